@@ -1,0 +1,1 @@
+"""qa: cited answers from a folder of documents, with no generative model."""

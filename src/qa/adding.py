@@ -1,0 +1,122 @@
+"""`qa add` and `qa remove`: change the corpus folder safely, then let the indexer catch up.
+
+Adding never overwrites: a name that exists with different content is refused, and
+content already somewhere in the corpus (same SHA-256) is reported and skipped. Folders
+are copied with their layout; symlinks are not followed out of the given tree. Each
+file is copied to a temporary name and renamed, so the corpus never holds half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import QaError
+
+
+@dataclass
+class AddResult:
+    """Outcome per source file: corpus-relative destination, or why it was not copied."""
+
+    copied: list[str] = field(default_factory=list)
+    identical: list[tuple[str, str]] = field(default_factory=list)  # (source, existing rel)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sources(arg: str) -> list[tuple[Path, str]]:
+    """(file, destination relative path) for a file or every file of a folder."""
+    src = Path(arg)
+    if not src.exists() and not src.is_symlink():
+        raise QaError(f"{arg}: no such file or folder")
+    if src.is_file():
+        return [(src, src.name)]
+    root = src.resolve()
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith("."):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                continue  # never follow a link out of the given tree
+            found.append((path, (Path(root.name) / path.relative_to(root)).as_posix()))
+    return found
+
+
+def _corpus_hashes(corpus: Path, sizes: set[int]) -> dict[str, str]:
+    """SHA-256 -> relative path, for corpus files whose size matches a candidate's."""
+    hashes = {}
+    for dirpath, dirnames, filenames in os.walk(corpus):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if not name.startswith(".") and path.is_file() and path.stat().st_size in sizes:
+                hashes.setdefault(_sha256(path), path.relative_to(corpus).as_posix())
+    return hashes
+
+
+def add_to_corpus(corpus: Path, args: list[str]) -> AddResult:
+    """Copy files and folders into `corpus` without ever overwriting."""
+    if not corpus.is_dir():
+        raise QaError(f"{corpus}: corpus folder not found (set --corpus or QA_CORPUS)")
+    corpus = corpus.resolve()
+    candidates = [item for arg in args for item in _sources(arg)]
+    existing = _corpus_hashes(corpus, {src.stat().st_size for src, _ in candidates})
+    result = AddResult()
+    for src, rel in candidates:
+        if src.resolve().is_relative_to(corpus):
+            result.identical.append((str(src), src.resolve().relative_to(corpus).as_posix()))
+            continue
+        sha = _sha256(src)
+        dest = corpus / rel
+        if sha in existing:
+            result.identical.append((str(src), existing[sha]))
+        elif dest.exists():
+            result.refused.append(
+                (str(src), f"corpus already has a different file named {rel}; rename it first"))
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.adding")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+            existing[sha] = rel
+            result.copied.append(rel)
+    return result
+
+
+def remove_from_corpus(corpus: Path, args: list[str]) -> list[str]:
+    """Delete the given corpus files or folders; return the removed relative paths."""
+    corpus = corpus.resolve()
+    targets = []
+    for arg in args:
+        path = Path(arg)
+        path = path if path.is_absolute() else (corpus / path if (corpus / path).exists()
+                                                else Path.cwd() / path)
+        if not path.exists():
+            raise QaError(f"{arg}: not in the corpus ({corpus})")
+        resolved = path.resolve() if not path.is_symlink() else path.parent.resolve() / path.name
+        if not resolved.is_relative_to(corpus) or resolved == corpus:
+            raise QaError(f"{arg}: outside the corpus ({corpus}); nothing removed")
+        targets.append(resolved)
+    removed = []
+    for path in targets:
+        if path.is_dir() and not path.is_symlink():
+            removed.extend(p.relative_to(corpus).as_posix() for p in sorted(path.rglob("*"))
+                           if p.is_file())
+            shutil.rmtree(path)
+        else:
+            removed.append(path.relative_to(corpus).as_posix())
+            path.unlink()
+    return removed

@@ -1,0 +1,79 @@
+"""Ways to fuse the dense and lexical scores of a candidate pool into one ranking.
+
+Each candidate carries BOTH scores (a dense-only candidate gets its BM25 computed, a
+lexical-only one its cosine), so score-based fusion is not blind to the other side.
+`bench/fusion.py` compares these on the dev questions and SciFact train; the winner and
+its parameters are `DEFAULT` below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A pool of chunks with their cosine and BM25 scores (0 where no term matches)."""
+
+    ids: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """A fusion method and its parameters."""
+
+    method: str  # "rrf", "minmax" or "zscore"
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    span = x.max() - x.min()
+    return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    std = x.std()
+    return (x - x.mean()) / std if std > 0 else np.zeros_like(x)
+
+
+def fused_scores(c: Candidates, fusion: Fusion) -> np.ndarray:
+    """One score per candidate; higher is better."""
+    w = fusion.dense_weight
+    if len(c.ids) == 0:
+        return np.zeros(0)
+    if fusion.method == "rrf":
+        return w / (fusion.rrf_k + _ranks(c.dense)) + (1 - w) / (fusion.rrf_k + _ranks(c.lexical))
+    if fusion.method == "minmax":
+        return w * _minmax(c.dense) + (1 - w) * _minmax(c.lexical)
+    if fusion.method == "zscore":
+        return w * _zscore(c.dense) + (1 - w) * _zscore(c.lexical)
+    raise ValueError(f"unknown fusion method {fusion.method!r}")
+
+
+def ranking(c: Candidates, mode: str, fusion: Fusion) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate ids and scores, best first, for "hybrid", "dense" or "bm25"."""
+    if mode == "dense":
+        scores = c.dense
+    elif mode == "bm25":
+        scores = c.lexical
+    else:
+        scores = fused_scores(c, fusion)
+    order = np.argsort(-scores, kind="stable")
+    if mode == "bm25":
+        order = order[c.lexical[order] > 0]
+    return c.ids[order], scores[order]
+
+
+DEFAULT = Fusion("zscore", dense_weight=0.5)

@@ -1,0 +1,340 @@
+"""The metadata store: documents, passages, sentences and the lexical index, in SQLite.
+
+SQLite because one file gives us transactions (an update commits whole or not at all),
+WAL snapshots (a reader keeps answering from the last commit while a writer works) and
+FTS5, whose `bm25()` is the lexical half of retrieval. Vectors are stored here too, as
+float32 blobs: the FAISS file is then a derived copy that can always be rebuilt without
+re-embedding anything.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import QaError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    source TEXT,
+    published TEXT,
+    author TEXT,
+    text TEXT NOT NULL,
+    pages TEXT,
+    indexed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL,
+    page INTEGER,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS skipped (
+    path TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    size INTEGER,
+    mtime_ns INTEGER
+);
+"""
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_TITLE_WEIGHT = 0.3  # bm25() column weights: the title matters, but less than the body
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """What the indexer needs to decide whether a file changed."""
+
+    id: int
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stored chunk with its document's citation data."""
+
+    chunk_id: int
+    doc_id: int
+    path: str
+    title: str
+    source: str | None
+    published: str | None
+    author: str | None
+    paragraph: int
+    page: int | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk about to be stored, with its embedding."""
+
+    start: int
+    end: int
+    paragraph: int
+    page: int | None
+    vector: np.ndarray
+
+
+class Store:
+    """One SQLite connection to `qa.sqlite` in the index directory."""
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        if not create and not path.exists():
+            raise QaError(f"{path}: no index store; run `qa index`")
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            if create:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.executescript(_SCHEMA)
+            self.db.execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise QaError(
+                f"{path}: unreadable index store ({exc}); run `qa index --rebuild`"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- meta -----------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- documents ------------------------------------------------------------------
+    def documents(self) -> dict[str, StoredDocument]:
+        rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
+        return {r[1]: StoredDocument(*r) for r in rows}
+
+    def document_text(self, doc_id: int) -> str:
+        return self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+
+    def touch_document(self, doc_id: int, size: int, mtime_ns: int) -> None:
+        """Record a new stat for a file whose content hash did not change."""
+        self.db.execute(
+            "UPDATE documents SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, doc_id)
+        )
+
+    def add_document(
+        self,
+        *,
+        path: str,
+        sha256: str,
+        size: int,
+        mtime_ns: int,
+        title: str,
+        source: str | None,
+        published: str | None,
+        author: str | None,
+        text: str,
+        pages: str | None,
+        indexed_at: str,
+        chunks: list[NewChunk],
+        sentences: list[tuple[int, int, np.ndarray]],
+    ) -> list[int]:
+        """Insert a document with its chunks and sentences; return the new chunk ids."""
+        cur = self.db.execute(
+            "INSERT INTO documents(path, sha256, size, mtime_ns, title, source, published,"
+            " author, text, pages, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (path, sha256, size, mtime_ns, title, source, published, author, text, pages,
+             indexed_at),
+        )
+        doc_id = cur.lastrowid
+        ids = []
+        for chunk in chunks:
+            cur = self.db.execute(
+                "INSERT INTO chunks(doc_id, start, end, paragraph, page, vector)"
+                " VALUES (?,?,?,?,?,?)",
+                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.page,
+                 _blob(chunk.vector)),
+            )
+            ids.append(cur.lastrowid)
+            self.db.execute(
+                "INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
+                (cur.lastrowid, title, text[chunk.start : chunk.end]),
+            )
+        self.db.executemany(
+            "INSERT INTO sentences(doc_id, start, end, vector) VALUES (?,?,?,?)",
+            [(doc_id, s, e, _blob(v)) for s, e, v in sentences],
+        )
+        return ids
+
+    def remove_document(self, doc_id: int) -> list[int]:
+        """Delete a document, its chunks, sentences and lexical rows; return chunk ids."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+        self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        return ids
+
+    # -- skipped files ----------------------------------------------------------------
+    def set_skipped(self, entries: Iterable[tuple[str, str, int | None, int | None]]) -> None:
+        self.db.execute("DELETE FROM skipped")
+        self.db.executemany("INSERT INTO skipped VALUES (?,?,?,?)", list(entries))
+
+    def skipped(self) -> dict[str, tuple[str, int | None, int | None]]:
+        rows = self.db.execute("SELECT path, reason, size, mtime_ns FROM skipped")
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    # -- counts -----------------------------------------------------------------------
+    def count(self, table: str) -> int:
+        assert table in {"documents", "chunks", "sentences"}
+        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    # -- retrieval --------------------------------------------------------------------
+    def lexical_search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """BM25 over passages (title weighted low); best first, as (chunk id, score)."""
+        match = _match_expression(query)
+        if not match:
+            return []
+        rows = self.db.execute(
+            f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) AS s FROM chunks_fts"
+            " WHERE chunks_fts MATCH ? ORDER BY s DESC LIMIT ?",
+            (match, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def lexical_scores(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
+        """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""
+        match = _match_expression(query)
+        if not match or not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.db.execute(
+            f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) FROM chunks_fts"
+            f" WHERE chunks_fts MATCH ? AND rowid IN ({marks})",
+            [match, *chunk_ids],
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def query_coverage(self, query: str) -> float:
+        """Share of the question's IDF weight carried by words the corpus contains.
+
+        A question whose distinctive words never occur in the corpus (a recipe asked of
+        a politics corpus) is probably not answerable there, however close its topic
+        looks to the embedding model. Document frequencies come from FTS5 itself, so
+        the words are tokenised and stemmed exactly as the lexical index does.
+        """
+        terms = sorted({w.lower() for w in _WORD.findall(query)})
+        if not terms:
+            return 0.0
+        n = self.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+        total = covered = 0.0
+        for term in terms:
+            df = self.db.execute(
+                "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                ('"' + term.replace('"', '""') + '"',),
+            ).fetchone()[0]
+            idf = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+            total += idf
+            covered += idf if df else 0.0
+        return covered / total if total else 0.0
+
+    def passages(self, chunk_ids: Iterable[int]) -> dict[int, Passage]:
+        ids = list(chunk_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            "SELECT c.id, d.id, d.path, d.title, d.source, d.published, d.author, c.paragraph,"
+            " c.page, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start)"
+            f" FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+            ids,
+        )
+        return {r[0]: Passage(*r) for r in rows}
+
+    def chunk_keys(self, chunk_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
+        """(document path, start offset) of each chunk: a history-independent sort key."""
+        ids = list(chunk_ids)
+        if not ids:
+            return {}
+        rows = self.db.execute(
+            "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id"
+            f" WHERE c.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def chunk_paths(self) -> dict[int, str]:
+        """Every chunk id with its document's path (for document-level benchmarks)."""
+        rows = self.db.execute(
+            "SELECT c.id, d.path FROM chunks c JOIN documents d ON d.id = c.doc_id"
+        )
+        return dict(rows.fetchall())
+
+    def sentences_within(self, doc_id: int, start: int, end: int) -> list[tuple[int, int, bytes]]:
+        """Sentences lying inside [start, end) of a document, with their vectors."""
+        return self.db.execute(
+            "SELECT start, end, vector FROM sentences WHERE doc_id = ? AND start >= ? AND end <= ?"
+            " ORDER BY start",
+            (doc_id, start, end),
+        ).fetchall()
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk id and vector, for rebuilding the FAISS file without embedding."""
+        rows = self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), -1) if rows else vectors.reshape(0, 0)
+
+
+def _match_expression(query: str) -> str:
+    """An FTS5 query matching any of the question's words (each quoted, so no syntax)."""
+    terms = sorted({w.lower() for w in _WORD.findall(query)})
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()

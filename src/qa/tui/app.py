@@ -1,0 +1,445 @@
+"""The qa terminal UI: ask a question, read ranked cited passages, open the document.
+
+Layout, top to bottom: question box, a one-line notice (loading, weak answer, index
+problems), the results table, the selected passage, a re-index progress line (only
+while indexing), the status bar and the key footer.
+
+Responsiveness rule: the UI thread never loads a model, searches or indexes. Those run
+in thread workers that post typed messages (`qa.tui.messages`) back. This module
+imports only Textual and light qa modules, so the window paints well under a second;
+the ONNX query model loads in a worker while the user types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from qa.errors import QaError
+from qa.settings import Paths
+from qa.tui.document_screen import DocumentScreen
+from qa.tui.engine import Engine, Problem, ProblemError
+from qa.tui.help_screen import HelpScreen
+from qa.tui.highlight import citation_of
+from qa.tui.history import History
+from qa.tui.messages import (
+    DocumentLoaded,
+    IndexReady,
+    IndexUnusable,
+    ReindexFailed,
+    ReindexFinished,
+    ReindexProgress,
+    SearchFailed,
+    SearchFinished,
+    StatusRefreshed,
+)
+from qa.tui.passage_pane import WELCOME, PassagePane
+from qa.tui.question_input import QuestionInput
+from qa.tui.results_list import ResultsList
+from qa.tui.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from qa.search import Hit
+
+NO_ANSWER = "No confident answer in the corpus — closest passages shown, weak"
+RESULTS_K = 5
+
+
+class QaApp(App[None]):
+    """The application; build it with `create_app(paths)`."""
+
+    CSS_PATH = "qa.tcss"
+    TITLE = "qa"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "reindex", "Re-index", priority=True),
+        Binding("f1,question_mark", "help", "Help", key_display="?"),
+        Binding("c", "copy_citation", "Copy citation"),
+        Binding("o", "open_document", "Open document"),
+        Binding("slash,escape", "focus_question", "Ask", show=False),
+    ]
+
+    def __init__(
+        self,
+        paths: Paths,
+        *,
+        embedder_factory: Callable[[], Any] | None = None,
+        show_timings: bool = True,
+        stale_check_seconds: float | None = 30.0,
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self.engine = Engine(paths, embedder_factory)
+        self.history = History.for_index(paths.index)
+        self.show_timings = show_timings  # off in snapshot tests: timings vary per run
+        self.stale_check_seconds = stale_check_seconds
+        self.ready = False
+        self.reindexing = False
+        self._search_seq = 0
+        self._pending_search: int | None = None
+        self._document_seq = 0
+        self._opening: tuple[Hit, str] | None = None  # (hit, question) being opened
+        self._launched = time.perf_counter()
+        self.ready_seconds: float | None = None  # launch to model ready, for the record
+        self.notice_kind = ""
+        self._phase = ""
+        self._index_started = 0.0
+        self._index_clock: Timer | None = None
+
+    # -- layout -----------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        # Kept as attributes: App.query_one searches the *active* screen, and messages
+        # about results arrive while the document or help screen may be on top.
+        self.question_input = QuestionInput(self.history.entries, id="question")
+        self.notice = Static(id="notice", markup=False, classes="-hidden")
+        self.results = ResultsList(id="results")
+        self.passage = PassagePane(id="passage")
+        self.index_phase = Label(id="index-phase", markup=False)
+        self.index_progress = Horizontal(id="index-progress", classes="-hidden")
+        self.status = StatusBar(id="status")
+        yield self.question_input
+        yield self.notice
+        yield self.results
+        yield self.passage
+        with self.index_progress:
+            yield self.index_phase
+            yield ProgressBar(total=None, show_eta=False, show_percentage=False,
+                              id="index-bar")
+        yield self.status
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.question_input.focus()
+        self.results.border_title = "Results"
+        self.passage.border_title = "Passage"
+        self.question_input.border_title = "Question"
+        self.status.show_loading()
+        self._load_index()
+        if self.stale_check_seconds:
+            self.set_interval(self.stale_check_seconds, self._refresh_status)
+
+    def on_unmount(self) -> None:
+        self.engine.close()
+
+    def set_notice(self, text: str, kind: str = "") -> None:
+        """The line above the results. `kind`: info, weak, loading, problem; "" hides it."""
+        notice = self.notice
+        notice.update(Text(text))
+        for name in ("info", "weak", "loading", "problem"):
+            notice.set_class(kind == name, f"-{name}")
+        notice.set_class(not kind, "-hidden")
+        self.notice_kind = kind
+
+    # -- loading the index and model ---------------------------------------------------
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_index(self) -> None:
+        """Open the index and warm the model up, off the UI thread."""
+        try:
+            info = self.engine.load()
+        except ProblemError as exc:
+            self.post_message(IndexUnusable(exc.problem))
+            return
+        self.post_message(IndexReady(info, time.perf_counter() - self._launched))
+
+    def on_index_ready(self, message: IndexReady) -> None:
+        self.ready = True
+        if self.ready_seconds is None:
+            self.ready_seconds = message.seconds
+        self.status.show_info(message.info)
+        if self._pending_search is None and self.notice_kind in ("problem", "loading"):
+            self.set_notice("")
+        if self.results.answer is None:
+            self.passage.show_message(WELCOME)
+        self.refresh_bindings()
+
+    def on_index_unusable(self, message: IndexUnusable) -> None:
+        self.ready = False
+        self._show_problem(message.problem)
+
+    def _show_problem(self, problem: Problem) -> None:
+        self.results.show_answer(None)
+        self.passage.show_message("Nothing to show until the index can be used (see above).")
+        self.set_notice(f"{problem.message} {problem.fix}", "problem")
+        summary = "Index needs a rebuild: ctrl+r" if problem.rebuild else "No usable index: ctrl+r"
+        self.status.show_problem(summary)
+        self.refresh_bindings()
+
+    @work(thread=True, group="status", exclusive=True, exit_on_error=False)
+    def _status_worker(self) -> None:
+        with contextlib.suppress(Exception):  # the status line keeps its last state
+            self.post_message(StatusRefreshed(self.engine.info()))
+
+    def _refresh_status(self) -> None:
+        if self.ready and not self.reindexing:
+            self._status_worker()
+
+    def on_status_refreshed(self, message: StatusRefreshed) -> None:
+        if self.ready and not self.reindexing:
+            self.status.show_info(message.info)
+
+    # -- asking -----------------------------------------------------------------------
+    @on(Input.Submitted, "#question")
+    def _ask(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        if not question:
+            self.notify("Type a question first.", severity="warning", timeout=3)
+            return
+        self.history.add(question)
+        self.question_input.reset_history_walk()
+        self._search_seq += 1
+        self._pending_search = self._search_seq
+        if self.ready:
+            self.set_notice("Searching…", "loading")
+        elif self.engine.problem is None:
+            self.set_notice("Loading model… your question runs as soon as it is ready.",
+                            "loading")
+        self._search(self._search_seq, question)
+
+    @work(thread=True, group="search", exclusive=True, exit_on_error=False)
+    def _search(self, seq: int, question: str) -> None:
+        """Run one search; waits (in this thread) for the model if it is still loading."""
+        started = time.perf_counter()
+        try:
+            answer = self.engine.search(question, RESULTS_K)
+        except ProblemError as exc:
+            message = f"{exc.problem.message} {exc.problem.fix}"
+        except QaError as exc:
+            message = str(exc)
+        except Exception as exc:
+            message = (f"Search failed ({type(exc).__name__}: {exc})."
+                       + (" The index is being updated; ask again when it finishes."
+                          if self.reindexing else ""))
+        else:
+            if not get_current_worker().is_cancelled:
+                self.post_message(SearchFinished(seq, answer, time.perf_counter() - started))
+            return
+        self.post_message(SearchFailed(seq, message))
+
+    def on_search_finished(self, message: SearchFinished) -> None:
+        if message.seq != self._search_seq:
+            return  # a newer question was asked meanwhile
+        self._pending_search = None
+        answer = message.answer
+        self.results.show_answer(answer)
+        if not answer.hits:
+            self.set_notice("Nothing in the index matches that question.", "weak")
+            self.passage.show_message("No passages to show.")
+        elif answer.answered:
+            line = (f"{len(answer.hits)} passages · confidence {answer.confidence:.2f}")
+            if self.show_timings:
+                line += f" · {message.seconds * 1000:.0f} ms"
+            self.set_notice(line, "info")
+        else:
+            self.set_notice(f"{NO_ANSWER} (confidence {answer.confidence:.2f})", "weak")
+        hit = self.results.current_hit
+        if hit is not None:
+            self._show_hit(hit)
+        if self.question_input.has_focus and self.question_input.value.strip() == answer.question:
+            self.results.focus()
+        self.refresh_bindings()
+
+    def on_search_failed(self, message: SearchFailed) -> None:
+        if message.seq != self._search_seq:
+            return
+        self._pending_search = None
+        if self.engine.problem is not None and not self.ready:
+            self._show_problem(self.engine.problem)
+        else:
+            self.set_notice(message.message, "problem")
+
+    @on(ResultsList.HitHighlighted)
+    def _highlighted(self, message: ResultsList.HitHighlighted) -> None:
+        self._show_hit(message.hit)
+        self.refresh_bindings()
+
+    def _show_hit(self, hit: Hit) -> None:
+        answer = self.results.answer
+        if answer is None:
+            return
+        self.passage.show_hit(hit, answer.question, len(answer.hits), not answer.answered)
+
+    # -- actions ----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out copy/open in the footer while no result is selected."""
+        if action in ("copy_citation", "open_document"):
+            if len(self.screen_stack) > 1:
+                return False  # the document screen has its own copy key; hide these
+            results: ResultsList | None = getattr(self, "results", None)
+            return True if results is not None and results.current_hit is not None else None
+        return True
+
+    def action_focus_question(self) -> None:
+        self.question_input.focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_copy_citation(self) -> None:
+        hit = self.results.current_hit
+        if hit is None:
+            self.notify("No result selected.", severity="warning", timeout=3)
+            return
+        self.copy_to_clipboard(citation_of(hit.passage))
+        self.notify("Citation copied", timeout=3)
+
+    @on(ResultsList.HitChosen)
+    def _chosen(self, message: ResultsList.HitChosen) -> None:
+        self.action_open_document()
+
+    def action_open_document(self) -> None:
+        hit = self.results.current_hit
+        answer = self.results.answer
+        if hit is None or answer is None:
+            self.notify("No result selected.", severity="warning", timeout=3)
+            return
+        self._document_seq += 1
+        self._opening = (hit, answer.question)
+        self._load_document(self._document_seq, hit.passage.doc_id)
+
+    @work(thread=True, group="document", exclusive=True, exit_on_error=False)
+    def _load_document(self, seq: int, doc_id: int) -> None:
+        try:
+            text = self.engine.document_text(doc_id)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"Cannot open the document: {exc}",
+                                  severity="error", markup=False)
+            return
+        self.post_message(DocumentLoaded(seq, text))
+
+    def on_document_loaded(self, message: DocumentLoaded) -> None:
+        if message.seq != self._document_seq or self._opening is None:
+            return
+        hit, question = self._opening
+        self._opening = None
+        if not isinstance(self.screen, DocumentScreen):
+            self.push_screen(DocumentScreen(hit, message.text, question))
+
+    # -- re-indexing ------------------------------------------------------------------
+    def action_reindex(self, rebuild: bool | None = None) -> None:
+        """Update the index (or rebuild it when an update cannot fix it)."""
+        if self.reindexing:
+            self.notify("Already re-indexing.", timeout=3)
+            return
+        if rebuild is None:
+            rebuild = bool(self.engine.problem and self.engine.problem.rebuild)
+        self.reindexing = True
+        self.index_progress.remove_class("-hidden")
+        self._index_started = time.perf_counter()
+        self._show_phase("Rebuilding the index…" if rebuild else "Updating the index…")
+        self._index_clock = self.set_interval(1.0, lambda: self._show_phase(self._phase))
+        self._reindex(rebuild)
+
+    def _show_phase(self, phase: str) -> None:
+        """The phase, with seconds elapsed, so a long embedding visibly progresses."""
+        self._phase = phase
+        elapsed = time.perf_counter() - self._index_started
+        self.index_phase.update(Text(f"{elapsed:3.0f} s  {phase}", no_wrap=True,
+                                     overflow="ellipsis"))
+
+    @work(thread=True, group="index", exclusive=True, exit_on_error=False)
+    def _reindex(self, rebuild: bool) -> None:
+        """update_index in a daemon thread, so quitting mid-index does not hang the exit.
+
+        Killing an update at any point is safe by the indexer's design (each batch
+        commits whole; the lock file dies with the process).
+        """
+        started = time.perf_counter()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["report"] = self.engine.reindex(
+                    rebuild, lambda phase: self.post_message(ReindexProgress(phase)))
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="qa-reindex", daemon=True)
+        thread.start()
+        worker = get_current_worker()
+        while thread.is_alive():
+            thread.join(0.2)
+            if worker.is_cancelled:
+                return
+        error = outcome.get("error")
+        if error is not None:
+            text = str(error) if isinstance(error, QaError) else f"{type(error).__name__}: {error}"
+            self.post_message(ReindexFailed(text))
+        else:
+            report = outcome["report"]
+            self.post_message(ReindexFinished(report.summary(), list(report.skipped),
+                                              time.perf_counter() - started))
+        if self.engine.ready:
+            try:
+                self.post_message(IndexReady(self.engine.info(), 0.0))
+            except ProblemError as exc:
+                self.post_message(IndexUnusable(exc.problem))
+        elif self.engine.problem is not None:
+            self.post_message(IndexUnusable(self.engine.problem))
+
+    def on_reindex_progress(self, message: ReindexProgress) -> None:
+        if self.reindexing:
+            self._show_phase(message.phase)
+
+    def on_reindex_finished(self, message: ReindexFinished) -> None:
+        self._end_reindex()
+        text = f"Index updated: {message.summary}"
+        if self.show_timings:
+            text += f" ({message.seconds:.1f} s)"
+        for path, reason in message.skipped[:5]:
+            text += f"\nskipped {path}: {reason}"
+        self.notify(text, title="Re-index done", timeout=10, markup=False)
+
+    def on_reindex_failed(self, message: ReindexFailed) -> None:
+        self._end_reindex()
+        self.notify(f"Re-index failed: {message.message}", title="Re-index",
+                    severity="error", timeout=15, markup=False)
+
+    def _end_reindex(self) -> None:
+        self.reindexing = False
+        self.index_progress.add_class("-hidden")
+        if self._index_clock is not None:
+            self._index_clock.stop()
+            self._index_clock = None
+
+    # -- command palette --------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield SystemCommand("Re-index: update the index from the corpus (ctrl+r)",
+                            "Embed new and changed documents, drop removed ones",
+                            self.action_reindex)
+        yield SystemCommand("Re-index: rebuild the index from scratch",
+                            "Re-embed every document (use when the index is broken)",
+                            lambda: self.action_reindex(rebuild=True))
+        yield SystemCommand("Copy citation of the selected result (c)",
+                            "Copies to the clipboard", self.action_copy_citation)
+        yield SystemCommand("Open the selected result's document (o)",
+                            "Shows the whole document at the passage",
+                            self.action_open_document)
+        yield SystemCommand("Keys: show every key (? or F1)", "The help screen",
+                            self.action_help)
+        yield from super().get_system_commands(screen)
+
+
+def create_app(
+    paths: Paths,
+    *,
+    embedder_factory: Callable[[], Any] | None = None,
+    show_timings: bool = True,
+    stale_check_seconds: float | None = 30.0,
+) -> QaApp:
+    """The app for `paths`. Keyword options exist for tests: a stub embedder for
+    re-indexing, and no timings or timers so screenshots are deterministic."""
+    return QaApp(paths, embedder_factory=embedder_factory, show_timings=show_timings,
+                 stale_check_seconds=stale_check_seconds)

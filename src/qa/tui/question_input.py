@@ -1,0 +1,59 @@
+"""The question box: an Input whose up/down keys walk earlier questions, shell-style."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+
+class QuestionInput(Input):
+    """Where questions are typed; Enter submits (handled by the app).
+
+    History navigation lives here, not in the app, because up/down mean "previous
+    question" only while this box has focus; elsewhere they move through results.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "history_previous", "Earlier question", show=False),
+        Binding("down", "history_next", "Later question", show=False),
+    ]
+
+    def __init__(self, history: list[str], **kwargs: object) -> None:
+        super().__init__(
+            placeholder="Ask a question and press Enter  (↑/↓ earlier questions)",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.history = history  # shared with History.entries, oldest first
+        self._position: int | None = None  # index into history while walking it
+        self._draft = ""  # what was typed before walking began, restored at the end
+
+    def reset_history_walk(self) -> None:
+        """Forget the walk position: the next up starts from the newest question."""
+        self._position = None
+        self._draft = ""
+
+    def action_history_previous(self) -> None:
+        if not self.history:
+            return
+        if self._position is None:
+            self._draft = self.value
+            self._position = len(self.history)
+        if self._position > 0:
+            self._position -= 1
+            self._show(self.history[self._position])
+
+    def action_history_next(self) -> None:
+        if self._position is None:
+            return
+        self._position += 1
+        if self._position >= len(self.history):
+            self._position = None
+            self._show(self._draft)
+        else:
+            self._show(self.history[self._position])
+
+    def _show(self, text: str) -> None:
+        self.value = text
+        self.cursor_position = len(text)
