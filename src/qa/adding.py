@@ -8,13 +8,13 @@ file is copied to a temporary name and renamed, so the corpus never holds half a
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import QaError
+from qa.hashing import file_sha256
 
 
 @dataclass
@@ -24,14 +24,6 @@ class AddResult:
     copied: list[str] = field(default_factory=list)
     identical: list[tuple[str, str]] = field(default_factory=list)  # (source, existing rel)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sources(arg: str) -> list[tuple[Path, str]]:
@@ -63,7 +55,7 @@ def _corpus_hashes(corpus: Path, sizes: set[int]) -> dict[str, str]:
         for name in filenames:
             path = Path(dirpath) / name
             if not name.startswith(".") and path.is_file() and path.stat().st_size in sizes:
-                hashes.setdefault(_sha256(path), path.relative_to(corpus).as_posix())
+                hashes.setdefault(file_sha256(path), path.relative_to(corpus).as_posix())
     return hashes
 
 
@@ -79,7 +71,7 @@ def add_to_corpus(corpus: Path, args: list[str]) -> AddResult:
         if src.resolve().is_relative_to(corpus):
             result.identical.append((str(src), src.resolve().relative_to(corpus).as_posix()))
             continue
-        sha = _sha256(src)
+        sha = file_sha256(src)
         dest = corpus / rel
         if sha in existing:
             result.identical.append((str(src), existing[sha]))

@@ -14,8 +14,10 @@ import numpy as np
 
 from qa.model import DIMENSION, MAX_WORDPIECES, model_dir, set_offline_env
 
-# Measured on the 2-core target (200 passages of ~150 words): 1 thread ~15 texts/s,
-# 2 threads ~26 texts/s. More threads than cores only adds contention.
+# Measured on the 2-core target (200 passages of ~150 words, ~200 wordpieces): idle
+# machine, 1 thread ~14.3 texts/s, 2 threads ~22 texts/s. But with one core taken by
+# another process, 2 threads fell to ~10.5 texts/s (workers wait on each other), below
+# 1 thread's unchanged ~14.3; pass threads=1 when indexing beside other CPU-bound work.
 MAX_DEFAULT_THREADS = 2
 
 
@@ -26,9 +28,9 @@ class DocumentEmbedder:
         """Load the bundled model, offline, on CPU.
 
         `threads` sets torch's intra-op pool. The default is every core up to
-        MAX_DEFAULT_THREADS: indexing is throughput-bound and on the 2-core target two
-        threads nearly double texts/s, while torch's own default can oversubscribe on
-        machines whose cpu_count exceeds the cores actually granted. Note that
+        MAX_DEFAULT_THREADS: indexing is throughput-bound and on the idle 2-core target
+        two threads give ~1.5x the texts/s of one, while torch's own default can
+        oversubscribe where cpu_count exceeds the cores actually granted. Note that
         torch.set_num_threads is process-wide.
         """
         set_offline_env()  # before transformers is imported: it reads these at import

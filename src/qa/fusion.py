@@ -76,4 +76,4 @@ def ranking(c: Candidates, mode: str, fusion: Fusion) -> tuple[np.ndarray, np.nd
     return c.ids[order], scores[order]
 
 
-DEFAULT = Fusion("zscore", dense_weight=0.5)
+DEFAULT = Fusion("zscore", dense_weight=0.8)

@@ -30,6 +30,7 @@ from qa.chunking import ChunkerSettings, chunk_text
 from qa.corpus import CorpusFile, require_documents, scan_corpus
 from qa.documents import Document, UnreadableDocument, load_document
 from qa.errors import QaError
+from qa.hashing import file_sha256
 from qa.sentences import sentence_spans
 from qa.settings import Paths
 from qa.store import NewChunk, Store
@@ -132,11 +133,14 @@ def update_index(
     progress: bool = True,
     embedder_factory: Callable[[], DocumentEmbedder] | None = None,
     allow_empty: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
     """Incrementally update (or, with `rebuild`, recreate) the index under a lock.
 
     An empty corpus is an error (nothing to answer from) unless `allow_empty`, which
     `qa remove` uses so that removing the last document empties the index too.
+    `on_progress(done, total)` is called with passage counts after each committed
+    batch (the TUI's progress bar; the CLI uses tqdm on stderr).
     """
     from filelock import FileLock, Timeout
 
@@ -156,7 +160,7 @@ def update_index(
             raise QaError(f"{paths.index / LOCK_FILE}: another indexer still holds the lock"
                           f" after {settings.LOCK_TIMEOUT:g} s; try again later") from None
     try:
-        return _update_locked(paths, files, rebuild, progress, embedder_factory)
+        return _update_locked(paths, files, rebuild, progress, embedder_factory, on_progress)
     finally:
         lock.release()
 
@@ -167,6 +171,7 @@ def _update_locked(
     rebuild: bool,
     progress: bool,
     embedder_factory: Callable[[], DocumentEmbedder] | None,
+    on_progress: Callable[[int, int], None] | None,
 ) -> IndexReport:
     store_path = paths.index / STORE_FILE
     target = store_path.with_name(STORE_FILE + ".rebuild") if rebuild else store_path
@@ -180,7 +185,7 @@ def _update_locked(
         manifest.check_manifest(paths.index)
     store = Store(target, create=True)
     try:
-        report = _apply(paths, store, files, progress, embedder_factory, fresh)
+        report = _apply(paths, store, files, progress, embedder_factory, fresh, on_progress)
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()
@@ -214,6 +219,7 @@ def _apply(
     progress: bool,
     embedder_factory: Callable[[], DocumentEmbedder] | None,
     fresh: bool,
+    on_progress: Callable[[int, int], None] | None,
 ) -> IndexReport:
     from qa import model
     from qa.tokens import count_tokens
@@ -267,7 +273,8 @@ def _apply(
             index.remove_ids(np.array(drop, dtype=np.int64))
             _commit_vectors(store, index)
         _finish_vectors_rename(store)
-    _store_prepared(store, index, prepared, stored, progress, embedder_factory, report)
+    _store_prepared(store, index, prepared, stored, progress, embedder_factory, report,
+                    on_progress)
     with store.transaction():
         store.set_skipped(skipped)
         store.set_meta("updated_at", _now())
@@ -285,6 +292,7 @@ def _store_prepared(
     progress: bool,
     embedder_factory: Callable[[], DocumentEmbedder] | None,
     report: IndexReport,
+    on_progress: Callable[[int, int], None] | None,
 ) -> None:
     """Embed and commit prepared documents, a batch of ~BATCH_CHUNKS chunks at a time."""
     if not prepared:
@@ -328,6 +336,8 @@ def _store_prepared(
             _finish_vectors_rename(store)
             report.chunks_embedded += len(texts)
             bar.update(len(texts))
+            if on_progress:
+                on_progress(report.chunks_embedded, total)
     finally:
         bar.close()
 
@@ -376,7 +386,7 @@ def _finish_stale_temp(store: Store) -> None:
     final = _vectors_path(store)
     tmp = final.with_name(final.name + ".tmp")
     if tmp.exists():
-        if vectors.file_sha256(tmp) == store.get_meta("vectors_sha256"):
+        if file_sha256(tmp) == store.get_meta("vectors_sha256"):
             os.replace(tmp, final)
         else:
             tmp.unlink()

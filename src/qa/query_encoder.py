@@ -21,7 +21,8 @@ from tokenizers import Tokenizer
 from qa.model import DIMENSION, MAX_WORDPIECES, model_dir
 
 # Measured on the 2-core target, warm single-question latency over 100 questions:
-# 1 thread median ~6.6 ms / p90 ~8.4 ms, 2 threads median ~5.3 ms / p90 ~7.9 ms.
+# 1 thread median ~5.2 ms / p90 ~5.7 ms, 2 threads median ~3.3 ms / p90 ~3.6 ms
+# (with the max also lower). Session creation (~0.2 s) dominates a cold `qa ask` anyway.
 DEFAULT_THREADS = 2
 
 

@@ -7,10 +7,11 @@ answers. Every shown word is a verbatim slice of the indexed document.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qa.search import Answer, Hit
-from qa.store import Passage
+if TYPE_CHECKING:  # only for hints: the TUI imports `citation` without numpy or FAISS
+    from qa.search import Answer, Hit
+    from qa.store import Passage
 
 _BOLD, _DIM, _RESET = "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
 

@@ -70,6 +70,7 @@ class Searcher:
         self.store = Store(index_dir / STORE_FILE)
         self._encoder = encoder
         self._faiss: faiss.Index | None = None
+        self._faiss_sha: str | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -87,16 +88,20 @@ class Searcher:
 
     @property
     def faiss_index(self) -> faiss.Index:
-        """The FAISS file if its hash matches the store, else rebuilt in memory from it."""
-        if self._faiss is None:
+        """The FAISS file if its hash matches the store, else rebuilt in memory from it.
+
+        Reloaded when an update commits new vectors (the store's recorded hash moves),
+        so a long-lived searcher (the TUI) follows the index.
+        """
+        sha = self.store.get_meta("vectors_sha256")
+        if self._faiss is None or sha != self._faiss_sha:
             from qa import model
 
-            sha = self.store.get_meta("vectors_sha256")
             index = vectors.read_verified(self.index_dir / vectors.VECTORS_FILE, sha)
             if index is None:
                 ids, matrix = self.store.all_vectors()
                 index = vectors.from_arrays(ids, matrix, model.DIMENSION)
-            self._faiss = index
+            self._faiss, self._faiss_sha = index, sha
         return self._faiss
 
     def embed(self, question: str) -> np.ndarray:
@@ -116,9 +121,11 @@ class Searcher:
         keys = self.store.chunk_keys(set(dense) | set(lexical))
         pool = sorted(keys, key=keys.__getitem__)
         missing_dense = [i for i in pool if i not in dense]
-        if missing_dense:
-            vecs = np.stack([index.reconstruct(i) for i in missing_dense])
-            dense.update(zip(missing_dense, (vecs @ query_vector).tolist(), strict=True))
+        if missing_dense:  # from the store, which holds every chunk it can return
+            ids, vecs = self.store.vectors_of(missing_dense)
+            if len(ids):
+                dense.update(zip(ids.tolist(), (vecs @ query_vector).tolist(), strict=True))
+            pool = [i for i in pool if i in dense]
         missing_lex = [i for i in pool if i not in lexical]
         if missing_lex:
             lexical.update(self.store.lexical_scores(question, missing_lex))

@@ -322,18 +322,32 @@ class Store:
             (doc_id, start, end),
         ).fetchall()
 
+    def vectors_of(self, chunk_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Ids (of those still stored) and vectors of the given chunks."""
+        rows = self.db.execute(
+            f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(chunk_ids))})",
+            chunk_ids,
+        ).fetchall()
+        return _arrays(rows)
+
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Every chunk id and vector, for rebuilding the FAISS file without embedding."""
-        rows = self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return ids, vectors.reshape(len(rows), -1) if rows else vectors.reshape(0, 0)
+        return _arrays(self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall())
 
 
 def _match_expression(query: str) -> str:
     """An FTS5 query matching any of the question's words (each quoted, so no syntax)."""
     terms = sorted({w.lower() for w in _WORD.findall(query)})
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _arrays(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """(id, vector blob) rows as an id array and an (n, dimension) float32 matrix."""
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    if not rows:
+        return ids, np.zeros((0, 0), dtype=np.float32)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+    return ids, vectors.reshape(len(rows), -1)
 
 
 def _blob(vector: np.ndarray) -> bytes:

@@ -9,12 +9,13 @@ rebuilt from the vectors the store keeps.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from qa.hashing import file_sha256
 
 VECTORS_FILE = "vectors.faiss"
 
@@ -30,20 +31,14 @@ def from_arrays(ids: np.ndarray, vectors: np.ndarray, dimension: int) -> faiss.I
     return index
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_temp(index: faiss.Index, path: Path) -> tuple[Path, str]:
     """Write `index` beside `path` under a temporary name, synced; return it and its hash.
 
     The caller renames it into place only after the store has committed the hash.
     """
     tmp = path.with_name(path.name + ".tmp")
+    # Written by FAISS directly and hashed from the page cache: serialising to a buffer
+    # first costs two extra copies of the whole index (measured at 10,000 documents).
     faiss.write_index(index, str(tmp))
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())

@@ -337,6 +337,7 @@ class QaApp(App[None]):
             rebuild = bool(self.engine.problem and self.engine.problem.rebuild)
         self.reindexing = True
         self.index_progress.remove_class("-hidden")
+        self.query_one("#index-bar", ProgressBar).update(total=None, progress=0)
         self._index_started = time.perf_counter()
         self._show_phase("Rebuilding the index…" if rebuild else "Updating the index…")
         self._index_clock = self.set_interval(1.0, lambda: self._show_phase(self._phase))
@@ -362,7 +363,9 @@ class QaApp(App[None]):
         def run() -> None:
             try:
                 outcome["report"] = self.engine.reindex(
-                    rebuild, lambda phase: self.post_message(ReindexProgress(phase)))
+                    rebuild, lambda phase: self.post_message(ReindexProgress(phase)),
+                    lambda done, total: self.post_message(ReindexProgress(
+                        f"Embedded {done} of {total} passages…", done, total)))
             except BaseException as exc:
                 outcome["error"] = exc
 
@@ -392,6 +395,9 @@ class QaApp(App[None]):
     def on_reindex_progress(self, message: ReindexProgress) -> None:
         if self.reindexing:
             self._show_phase(message.phase)
+            if message.total:
+                self.query_one("#index-bar", ProgressBar).update(
+                    total=message.total, progress=message.done)
 
     def on_reindex_finished(self, message: ReindexFinished) -> None:
         self._end_reindex()

@@ -215,11 +215,13 @@ class Engine:
             return "unknown model"
 
     # -- writing --------------------------------------------------------------------
-    def reindex(self, rebuild: bool, report: Callable[[str], None]) -> IndexReport:
-        """Run update_index (no tqdm), then reopen the index; `report` gets each phase.
+    def reindex(
+        self, rebuild: bool, report: Callable[[str], None],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IndexReport:
+        """Run update_index (no tqdm), then reopen the index; `report` gets each phase,
+        `progress` the passages embedded so far and in all, after each committed batch.
 
-        update_index reports nothing while it works, so the phases are coarse and the
-        TUI shows an indeterminate bar: honest rather than an invented percentage.
         The embedder factory stays None outside tests: the indexer exports the ONNX
         query encoder only for its own embedder.
 
@@ -238,7 +240,7 @@ class Engine:
         try:
             return update_index(
                 self.paths, rebuild=rebuild, progress=False,
-                embedder_factory=self._embedder_factory,
+                embedder_factory=self._embedder_factory, on_progress=progress,
             )
         finally:
             report("Reopening the index…")

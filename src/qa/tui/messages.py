@@ -68,6 +68,8 @@ class ReindexProgress(Message):
     """What the re-index is doing now. A burst collapses: only the newest matters."""
 
     phase: str
+    done: int | None = None  # passages embedded so far, when known
+    total: int | None = None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ReindexProgress)
