@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from qa import evaluation
 from qa.documents import load_document
 from qa.settings import Paths
 
-from .conftest import DEV_QUESTIONS, assert_one_line_error, run_qa
+from .conftest import DEV_QUESTIONS, QA, assert_one_line_error, run_qa
 
 EXAMPLE = "why did Baku reject mediators?"
 
@@ -162,3 +165,30 @@ def test_eval_prints_the_side_by_side_table(real_index: Paths):
     for label in ("Hit@1", "Hit@3", "Hit@5", "MRR@10", "unanswerable rejected",
                   "answerable wrongly rejected", "hybrid", "bm25", "dense"):
         assert label in result.stdout
+
+
+def test_answer_is_marked_even_when_no_word_matches(real_searcher):
+    """Marking uses sentence vectors, so a paraphrase with no shared word still works."""
+    question = "How many POWs were freed?"
+    hits = real_searcher.search(question, 5, mode="dense").hits
+    hit = next(h for h in hits if "release 32 Armenian military servicemen" in h.passage.text)
+    assert "release 32 Armenian military servicemen" in hit.answer
+    words = lambda text: {w.lower() for w in re.findall(r"\w+", text)}  # noqa: E731
+    assert not words(question) & words(hit.answer)
+
+
+def test_nothing_is_written_outside_corpus_and_index(real_index: Paths, tmp_path: Path):
+    """A first build (model, ONNX export, tiktoken) and a question touch no home folder."""
+    shutil.copytree(real_index.corpus, tmp_path / "corpus")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+           "QA_CORPUS": str(tmp_path / "corpus"), "QA_INDEX": str(tmp_path / "index")}
+    for var in ("HF_HOME", "TIKTOKEN_CACHE_DIR", "TRANSFORMERS_CACHE"):
+        env.pop(var, None)
+    result = subprocess.run([*QA, "ask", "-k", "1", EXAMPLE], env=env, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    assert list(home.rglob("*")) == []
+    written = {p.name for p in (tmp_path / "index").iterdir()}
+    assert {"qa.sqlite", "vectors.faiss", "manifest.json", "query_encoder.onnx"} <= written

@@ -393,9 +393,10 @@ def _finish_stale_temp(store: Store) -> None:
 
 
 def _read(f: CorpusFile) -> bytes:
-    if f.size > settings.MAX_FILE_BYTES:
+    if f.size > settings.MAX_FILE_BYTES:  # checked on the stat: the file is never read
         raise UnreadableDocument(
-            f.rel, f"larger than the {settings.MAX_FILE_BYTES // (1024 * 1024)} MB limit"
+            f.rel, f"{f.size:,} bytes, over the size limit of {settings.MAX_FILE_BYTES:,}"
+            " (QA_MAX_FILE_BYTES)"
         )
     try:
         return f.path.read_bytes()

@@ -12,7 +12,14 @@ that torch stays out of sys.modules.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# onnxruntime (1.32) carries a telemetry client that writes a device id and an event
+# store under ~/.cache/Microsoft and has an HTTP uploader. qa writes nothing outside
+# corpus/ and index/ and tries no network: this must be set before the import (the
+# `disable_telemetry_events()` call was measured to be too late to stop the writes).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import numpy as np
 import onnxruntime as ort
