@@ -3,6 +3,8 @@ the next run must finish the job, ending equal to a clean rebuild."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ from qa.search import Searcher
 from qa.settings import Paths
 from qa.store import Store
 
-from .conftest import CORPUS, FakeEmbedder
+from .conftest import CORPUS, QA, FakeEmbedder, run_qa
 from .index_equality import index_content
 
 DRIVER = Path(__file__).with_name("index_driver.py")
@@ -103,3 +105,44 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
     assert faiss.read_index(str(paths.index / vectors.VECTORS_FILE)).ntotal == store.count(
         "chunks")
     store.close()
+
+
+def _wait_for_torch(pid: int, timeout: float = 60.0) -> None:
+    """Block until the process has torch mapped (Linux /proc), i.e. imports are over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        maps = Path(f"/proc/{pid}/maps")
+        if maps.exists() and "libtorch_cpu" in maps.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("qa index never loaded torch")
+
+
+def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths):
+    """The same guarantee through the real CLI and the real model: `qa index` is killed
+    while it embeds, and `qa ask` still answers from the last complete index."""
+    rng = random.Random(7)
+    env = {**os.environ, "QA_CORPUS": str(index_copy.corpus), "QA_INDEX": str(index_copy.index)}
+    for round_no in range(3):
+        for n, src in enumerate(sorted(CORPUS.glob("*.md"))):
+            (index_copy.corpus / f"k{round_no}-{n}.md").write_text(
+                src.read_text(encoding="utf-8") + f"\nKill round {round_no}.\n",
+                encoding="utf-8")
+        proc = subprocess.Popen([*QA, "index"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        _wait_for_torch(proc.pid)  # imports done: the model loads, then embeds
+        time.sleep(rng.uniform(0.5, 3.0))
+        assert proc.poll() is None, "the update finished before the kill"
+        proc.kill()
+        proc.communicate()
+        answer = run_qa(index_copy, "ask", "--no-update", "--json", QUESTIONS[0])
+        assert answer.returncode == 0, answer.stderr
+        results = json.loads(answer.stdout)["results"]
+        assert results
+        for r in results:
+            text = (index_copy.corpus / r["doc"]).read_text(encoding="utf-8")
+            assert r["text"] in text
+    finished = run_qa(index_copy, "index")
+    assert finished.returncode == 0, finished.stderr
+    status = run_qa(index_copy, "status").stdout
+    assert "documents   20" in status and "up to date" in status

@@ -88,7 +88,8 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
     from qa.indexer import index_exists, staleness
     from qa.store import Store
 
-    require_documents(paths.corpus, scan_corpus(paths.corpus))
+    files = scan_corpus(paths.corpus)
+    require_documents(paths.corpus, files)
     if not index_exists(paths.index):
         if not update:
             raise QaError(f"{paths.index}: no index yet; run `qa index`")
@@ -99,7 +100,7 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
 
     store = Store(paths.index / STORE_FILE)
     try:
-        stale = staleness(paths, store)
+        stale = staleness(paths, store, files)
     finally:
         store.close()
     if not stale:

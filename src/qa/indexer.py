@@ -108,9 +108,9 @@ def index_exists(index_dir: Path) -> bool:
     return (index_dir / STORE_FILE).exists()
 
 
-def staleness(paths: Paths, store: Store) -> Staleness:
-    """Compare the corpus with the store by stat: no file is read."""
-    files = scan_corpus(paths.corpus)
+def staleness(paths: Paths, store: Store, files: list[CorpusFile] | None = None) -> Staleness:
+    """Compare the corpus (or a listing of it already made) with the store by stat alone."""
+    files = scan_corpus(paths.corpus) if files is None else files
     stored = store.documents()
     skipped = store.skipped()
     new, changed = [], []
