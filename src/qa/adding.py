@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.corpus import scan_corpus
 from qa.errors import QaError
 from qa.hashing import file_sha256
 
@@ -33,29 +34,18 @@ def _sources(arg: str) -> list[tuple[Path, str]]:
         raise QaError(f"{arg}: no such file or folder")
     if src.is_file():
         return [(src, src.name)]
+    # The corpus walk's rules serve a source tree too: no hidden files, no link that
+    # leaves the given tree, no linked folder entered.
     root = src.resolve()
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if name.startswith("."):
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                continue  # never follow a link out of the given tree
-            found.append((path, (Path(root.name) / path.relative_to(root)).as_posix()))
-    return found
+    return [(f.path, f"{root.name}/{f.rel}") for f in scan_corpus(root)]
 
 
 def _corpus_hashes(corpus: Path, sizes: set[int]) -> dict[str, str]:
     """SHA-256 -> relative path, for corpus files whose size matches a candidate's."""
-    hashes = {}
-    for dirpath, dirnames, filenames in os.walk(corpus):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            path = Path(dirpath) / name
-            if not name.startswith(".") and path.is_file() and path.stat().st_size in sizes:
-                hashes.setdefault(file_sha256(path), path.relative_to(corpus).as_posix())
+    hashes: dict[str, str] = {}
+    for f in scan_corpus(corpus):
+        if f.size in sizes:
+            hashes.setdefault(file_sha256(f.path), f.rel)
     return hashes
 
 
