@@ -21,18 +21,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.chunking import chunk_text
-from qa.documents import load_document
-from qa.embedder import DocumentEmbedder
-from qa.indexer import chunker_settings, embedding_text, update_index
-from qa.model import MAX_WORDPIECES, count_wordpieces
-from qa.sentences import sentence_spans
+from qa.embed.document_embedder import DocumentEmbedder
+from qa.embed.model import MAX_WORDPIECES, count_wordpieces
+from qa.index.writer import update_index
+from qa.ingest.chunking import chunk_text
+from qa.ingest.loaders.registry import load_document
+from qa.ingest.pipeline import chunker_settings, embedding_text
+from qa.ingest.sentences import sentence_spans
+from qa.ingest.tokens import count_tokens
 from qa.settings import Paths
-from qa.tokens import count_tokens
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from conftest import FakeEmbedder  # noqa: E402
+sys.path.insert(0, str(REPO))
+from tests.conftest import FakeEmbedder  # noqa: E402
 
 
 def sentences() -> list[str]:
@@ -82,7 +83,7 @@ def main() -> None:
                     document(rng, pool, 300, f"Synthetic {n}"), encoding="utf-8")
             bases[size] = Paths(corpus, Path(tmp) / str(size) / "index")
             start = time.perf_counter()
-            update_index(bases[size], progress=False, embedder_factory=FakeEmbedder)
+            update_index(bases[size], progress=False, embedder=FakeEmbedder())
             print(f"{size:>6} documents: base built in {time.perf_counter() - start:.1f} s",
                   flush=True)
         adds: dict[int, list[float]] = {size: [] for size in args.sizes}
@@ -96,7 +97,7 @@ def main() -> None:
                 new.write_text(text, encoding="utf-8")
                 start = time.perf_counter()
                 report = update_index(bases[size], progress=False,
-                                      embedder_factory=lambda: real)
+                                      embedder=real)
                 elapsed = time.perf_counter() - start
                 assert report.added == [new.name], report.summary()
                 adds[size].append(elapsed)

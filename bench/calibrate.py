@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import evaluation
-from qa.indexer import index_exists, update_index
-from qa.search import Searcher
+from qa.evaluation.beir import load_beir_queries
+from qa.evaluation.questions import load_questions
+from qa.index.layout import index_exists
+from qa.index.writer import update_index
+from qa.search.searcher import Searcher
 from qa.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,8 +59,8 @@ def main() -> None:
     paths = Paths.resolve()
     if not index_exists(paths.index):
         update_index(paths)
-    questions = evaluation.load_questions(args.dev)
-    claims, _ = evaluation.load_beir_queries(Path(args.beir), "train")
+    questions = load_questions(args.dev)
+    claims, _ = load_beir_queries(Path(args.beir), "train")
     random.seed(0)
     negatives = random.sample(sorted(claims.values()), args.negatives)
     searcher = Searcher(paths.index)

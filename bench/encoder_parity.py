@@ -13,16 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import evaluation
-from qa.embedder import DocumentEmbedder
-from qa.onnx_export import export_query_encoder
-from qa.query_encoder import QueryEncoder
+from qa.embed.document_embedder import DocumentEmbedder
+from qa.embed.onnx_export import export_query_encoder
+from qa.embed.query_encoder import QueryEncoder
+from qa.evaluation.questions import load_questions
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    questions = [q.question for q in evaluation.load_questions(
+    questions = [q.question for q in load_questions(
         REPO.parent / "shared/eval/dev.jsonl")]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "query_encoder.onnx"

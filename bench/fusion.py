@@ -13,10 +13,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qa import evaluation
-from qa.fusion import Fusion
-from qa.indexer import index_exists, update_index
-from qa.search import Searcher
+from qa.evaluation.beir import (
+    beir_paths,
+    beir_runs,
+    load_beir_queries,
+    materialise_beir_corpus,
+    trec_scores,
+)
+from qa.evaluation.questions import load_questions, score_questions
+from qa.index.layout import index_exists
+from qa.index.writer import update_index
+from qa.search.fusion import Fusion
+from qa.search.searcher import Searcher
 from qa.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,23 +51,23 @@ def main() -> None:
     if not index_exists(paths.index):
         update_index(paths)
     table = variants()
-    questions = evaluation.load_questions(args.dev)
+    questions = load_questions(args.dev)
     searcher = Searcher(paths.index)
     dev = {}
     for name, (mode, fusion) in table.items():
-        s = evaluation.score_questions(searcher, questions, mode, fusion)
+        s = score_questions(searcher, questions, mode, fusion)
         dev[name] = (s.hit1, s.hit3, s.mrr10, s.answerable)
     searcher.close()
 
     beir_dir = Path(args.beir).resolve()
-    bpaths = evaluation.beir_paths(paths, beir_dir)
-    evaluation.materialise_beir_corpus(beir_dir, bpaths.corpus)
+    bpaths = beir_paths(paths, beir_dir)
+    materialise_beir_corpus(beir_dir, bpaths.corpus)
     update_index(bpaths)
-    queries, qrels = evaluation.load_beir_queries(beir_dir, "train")
+    queries, qrels = load_beir_queries(beir_dir, "train")
     searcher = Searcher(bpaths.index)
-    runs = evaluation.beir_runs(searcher, queries, table)
+    runs = beir_runs(searcher, queries, table)
     searcher.close()
-    beir = {name: evaluation.trec_scores(qrels, run) for name, run in runs.items()}
+    beir = {name: trec_scores(qrels, run) for name, run in runs.items()}
 
     print(f"{'variant':<22}{'dev Hit@1':>10}{'dev Hit@3':>10}{'dev MRR':>9}"
           f"{'train nDCG@10':>15}{'train R@100':>13}{'mean':>8}")

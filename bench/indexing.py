@@ -16,9 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.indexer import STORE_FILE, update_index
+from qa.index.layout import STORE_FILE
+from qa.index.store import Store
+from qa.index.writer import update_index
 from qa.settings import Paths
-from qa.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from qa import evaluation
-from qa.indexer import index_exists, update_index
-from qa.search import Searcher
+from qa.evaluation.questions import load_questions
+from qa.index.layout import index_exists
+from qa.index.writer import update_index
+from qa.search.searcher import Searcher
 from qa.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def cold(runs: int) -> list[float]:
 
 
 def warm(paths: Paths, runs: int, dev: Path) -> list[float]:
-    questions = [q.question for q in evaluation.load_questions(dev)]
+    questions = [q.question for q in load_questions(dev)]
     searcher = Searcher(paths.index)
     searcher.search(QUESTION)
     times = []

@@ -55,9 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", default=str(REPO.parent / "shared/eval/dev.jsonl"))
     args = parser.parse_args()
-    from qa import evaluation
+    from qa.evaluation.questions import load_questions
 
-    questions = [q.question for q in evaluation.load_questions(args.dev)]
+    questions = [q.question for q in load_questions(args.dev)]
     interactive, ready, times = asyncio.run(measure(Paths.resolve(), questions))
     print(f"launch to interactive: {interactive:.2f} s; model ready: {ready:.2f} s")
     print(f"Enter to results ({len(times)} dev questions, warm): median"

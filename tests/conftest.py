@@ -1,7 +1,10 @@
 """Shared fixtures: a tiny deterministic fake embedder for fast unit tests, and the
 real model's index of the real corpus (built once per session) for end-to-end tests.
 
-No test writes into the repository's corpus/ or index/: everything lives in tmp dirs.
+Tests that use the real model are marked `e2e` here, by the fixtures they ask for (and
+explicitly where they start the real model another way), so `pytest -m "not e2e"` is
+the fast unit run. No test writes into the repository's corpus/ or index/: everything
+lives in tmp dirs.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from qa.settings import Paths
 
@@ -42,6 +47,19 @@ class FakeEmbedder:
                 out[row] /= norm
         return out
 
+    def install_query_encoder(self, path: Path) -> None:
+        """Nothing to install: tests hand this embedder to the searcher for questions."""
+
+
+REAL_MODEL_FIXTURES = frozenset({"real_index", "real_searcher", "index_copy", "tui_index"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a real-model fixture `e2e`."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
@@ -59,7 +77,7 @@ def corpus_copy(tmp_path: Path) -> Paths:
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     """The real corpus indexed with the real model (once per test session)."""
-    from qa.indexer import update_index
+    from qa.index.writer import update_index
 
     base = tmp_path_factory.mktemp("real")
     corpus = base / "corpus"
@@ -71,7 +89,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Paths:
 
 @pytest.fixture(scope="session")
 def real_searcher(real_index: Paths):
-    from qa.search import Searcher
+    from qa.search.searcher import Searcher
 
     searcher = Searcher(real_index.index)
     yield searcher
@@ -81,14 +99,44 @@ def real_searcher(real_index: Paths):
 QA = [sys.executable, "-m", "qa"]
 
 
-def run_qa(paths: Paths, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QA_CORPUS": str(paths.corpus), "QA_INDEX": str(paths.index)}
-    return subprocess.run([*QA, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+@dataclass(frozen=True)
+class Ran:
+    """What a `qa` command did: exit status, stdout, stderr, and any exception that
+    escaped the command (which a user would have seen as a traceback)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    escaped: BaseException | None = None
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+def run_qa(paths: Paths, *args: str, stdin: str | None = None,
+           env: dict[str, str] | None = None) -> Ran:
+    """Run `qa ARGS` in this process with click's CliRunner (fast: no interpreter start,
+    and the model stays loaded between commands)."""
+    from qa.cli import cli
+
+    result = CliRunner().invoke(
+        cli, list(args), input=stdin, catch_exceptions=True,
+        env={"QA_CORPUS": str(paths.corpus), "QA_INDEX": str(paths.index), **(env or {})},
+    )
+    escaped = result.exception if not isinstance(result.exception, SystemExit) else None
+    return Ran(result.exit_code, result.stdout, result.stderr, escaped)
+
+
+def run_qa_process(paths: Paths, *args: str, stdin: str | None = None,
+                   env: dict[str, str] | None = None) -> Ran:
+    """Run `qa ARGS` as a real process, the way a user does."""
+    full_env = {**os.environ, "QA_CORPUS": str(paths.corpus), "QA_INDEX": str(paths.index),
+                **(env or {})}
+    done = subprocess.run([*QA, *args], input=stdin, capture_output=True, text=True,
+                          env=full_env, timeout=300, check=False)
+    return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def assert_one_line_error(result: Ran, *needles: str) -> None:
     assert result.returncode != 0
+    assert result.escaped is None, repr(result.escaped)
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("qa: ")]
     assert len(lines) == 1, result.stderr

@@ -70,7 +70,7 @@ def index(corpus: str | None, index_dir: str | None, rebuild: bool, quiet: bool)
 
 def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
                 allow_empty: bool = False) -> Any:
-    from qa.indexer import update_index
+    from qa.index.writer import update_index
 
     report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty)
     for path, reason in report.skipped:
@@ -84,9 +84,10 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
     Returns the documents that changed on disk since indexing and were not updated:
     their passages are still cited from the indexed copy, and flagged as such.
     """
-    from qa.corpus import require_documents, scan_corpus
-    from qa.indexer import index_exists, staleness
-    from qa.store import Store
+    from qa.corpus.walk import require_documents, scan_corpus
+    from qa.index.layout import index_exists, store_path
+    from qa.index.staleness import staleness
+    from qa.index.store import Store
 
     files = scan_corpus(paths.corpus)
     require_documents(paths.corpus, files)
@@ -96,9 +97,7 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
         click.echo(f"qa: no index at {paths.index} yet; building it", err=True)
         _run_update(paths, quiet=quiet)
         return frozenset()
-    from qa.indexer import STORE_FILE
-
-    store = Store(paths.index / STORE_FILE)
+    store = Store(store_path(paths.index))
     try:
         stale = staleness(paths, store, files)
     finally:
@@ -147,8 +146,9 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
     if not asked:
         raise QaError("question: stdin held no questions")
     changed = _ensure_fresh(paths, update=not no_update, quiet=quiet)
-    from qa import render
-    from qa.search import Searcher
+    from qa.output.json_output import answer_json
+    from qa.output.text import answer_text
+    from qa.search.searcher import Searcher
 
     searcher = Searcher(paths.index)
     color = sys.stdout.isatty() and not as_json
@@ -156,9 +156,9 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
         for n, question in enumerate(asked):
             answer = searcher.search(question, k, mode=mode)
             if as_json:
-                click.echo(json.dumps(render.answer_json(answer, changed), ensure_ascii=False))
+                click.echo(json.dumps(answer_json(answer, changed), ensure_ascii=False))
             else:
-                click.echo(("\n" if n else "") + render.answer_text(answer, color, changed),
+                click.echo(("\n" if n else "") + answer_text(answer, color, changed),
                            nl=False)
     finally:
         searcher.close()
@@ -176,27 +176,40 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
 def evaluate(questions_file: str | None, beir_dir: str | None, split: str, no_update: bool,
              corpus: str | None, index_dir: str | None) -> None:
     """Score retrieval on a question file (JSONL like dev.jsonl) or a BEIR benchmark."""
-    from qa import evaluation
-
     paths = Paths.resolve(corpus, index_dir)
     if beir_dir:
-        click.echo(evaluation.run_beir(paths, beir_dir, split))
+        from qa.evaluation.beir import run_beir
+
+        click.echo(run_beir(paths, beir_dir, split))
         return
     if not questions_file:
         raise QaError("QUESTIONS_FILE: give a JSONL question file, or --beir DIR")
+    from qa.evaluation.questions import run_questions
+
     _ensure_fresh(paths, update=not no_update, quiet=False)
-    click.echo(evaluation.run_questions(paths, questions_file))
+    click.echo(run_questions(paths, questions_file))
 
 
-@cli.command()
-@click.argument("sources", nargs=-1, required=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@_corpus_option
-@_index_option
-@_user_errors
+def _corpus_change(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The shared shape of `qa add` and `qa remove`: paths, --quiet, folders, errors."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed([
+            cli.command(),
+            click.argument(argument, nargs=-1, required=True),
+            click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+            _corpus_option, _index_option, _user_errors,
+        ]):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
+@_corpus_change("sources")
 def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: str | None) -> None:
     """Copy files or folders into the corpus and update the index."""
-    from qa.adding import add_to_corpus
+    from qa.corpus.edit import add_to_corpus
 
     paths = Paths.resolve(corpus, index_dir)
     result = add_to_corpus(paths.corpus, list(sources))
@@ -215,16 +228,11 @@ def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: st
         sys.exit(EXIT_SKIPPED)
 
 
-@cli.command()
-@click.argument("targets", nargs=-1, required=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@_corpus_option
-@_index_option
-@_user_errors
+@_corpus_change("targets")
 def remove(targets: tuple[str, ...], quiet: bool, corpus: str | None,
            index_dir: str | None) -> None:
     """Remove documents (files or folders, corpus-relative) from the corpus and index."""
-    from qa.adding import remove_from_corpus
+    from qa.corpus.edit import remove_from_corpus
 
     paths = Paths.resolve(corpus, index_dir)
     for rel in remove_from_corpus(paths.corpus, list(targets)):
@@ -238,7 +246,7 @@ def remove(targets: tuple[str, ...], quiet: bool, corpus: str | None,
 @_user_errors
 def status(corpus: str | None, index_dir: str | None) -> None:
     """Documents, chunks, model, size, last update, and stale or skipped files."""
-    from qa.status import status_text
+    from qa.index.status import status_text
 
     click.echo(status_text(Paths.resolve(corpus, index_dir)))
 

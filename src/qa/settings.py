@@ -3,13 +3,20 @@
 Precedence: command-line option, then environment (`QA_CORPUS`, `QA_INDEX`), then the
 defaults `corpus/` and `index/` in the current directory. A plain dataclass rather than
 pydantic-settings: it keeps the cold `qa ask` path free of a ~0.3 s import.
+
+Numbers from the environment (`QA_LOCK_TIMEOUT`, `QA_MAX_FILE_BYTES`) are read when they
+are used, not at import, and a bad value is a `QaError` naming the variable: a typo in
+one setting must not break every command, `--help` included.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from qa.errors import QaError
 
 
 @dataclass(frozen=True)
@@ -32,11 +39,29 @@ CHUNK_MAX_TOKENS = 160
 CHUNK_OVERLAP_TOKENS = 40
 TOKEN_ENCODING = "cl100k_base"
 
-# How long a second indexer waits for the first to finish (seconds). QA_LOCK_TIMEOUT.
-LOCK_TIMEOUT = float(os.environ.get("QA_LOCK_TIMEOUT", "600"))
-
-# Files bigger than this are skipped unread (bytes). Overridable with QA_MAX_FILE_BYTES.
-MAX_FILE_BYTES = int(os.environ.get("QA_MAX_FILE_BYTES", str(20 * 1024 * 1024)))
-
 # Prefix each passage with its document title when embedding (not when displaying).
 EMBED_TITLE = True
+
+
+def lock_timeout() -> float:
+    """Seconds a second indexer waits for the first (QA_LOCK_TIMEOUT, default 600)."""
+    return _number("QA_LOCK_TIMEOUT", 600.0, float)
+
+
+def max_file_bytes() -> int:
+    """Files bigger than this are skipped unread (QA_MAX_FILE_BYTES, default 20 MB)."""
+    return int(_number("QA_MAX_FILE_BYTES", 20 * 1024 * 1024, int))
+
+
+def _number(name: str, default: float, kind: type[int] | type[float]) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < 0:
+        what = "a whole number" if kind is int else "a number"
+        raise QaError(f"{name}={raw!r}: not valid; set it to {what} >= 0, or unset it")
+    return value

@@ -8,6 +8,10 @@ Responsiveness rule: the UI thread never loads a model, searches or indexes. Tho
 in thread workers that post typed messages (`qa.tui.messages`) back. This module
 imports only Textual and light qa modules, so the window paints well under a second;
 the ONNX query model loads in a worker while the user types.
+
+Longer than qa's other modules (about 430 lines), on purpose: this is the one place
+where the workers' typed messages meet the widgets, and keeping every handler here
+makes the app's behaviour readable in one file. Each widget lives in its own module.
 """
 
 from __future__ import annotations
@@ -15,25 +19,23 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qa.errors import QaError
+from qa.output.citation import citation
 from qa.settings import Paths
 from qa.tui.document_screen import DocumentScreen
 from qa.tui.engine import Engine, Problem, ProblemError
 from qa.tui.help_screen import HelpScreen
-from qa.tui.highlight import citation_of
 from qa.tui.history import History
 from qa.tui.messages import (
     DocumentLoaded,
@@ -48,11 +50,13 @@ from qa.tui.messages import (
 )
 from qa.tui.passage_pane import WELCOME, PassagePane
 from qa.tui.question_input import QuestionInput
+from qa.tui.reindex_panel import ReindexPanel
 from qa.tui.results_list import ResultsList
 from qa.tui.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from qa.search import Hit
+    from qa.embed.document_embedder import Embedder
+    from qa.search.searcher import Hit
 
 NO_ANSWER = "No confident answer in the corpus — closest passages shown, weak"
 RESULTS_K = 5
@@ -75,13 +79,15 @@ class QaApp(App[None]):
         self,
         paths: Paths,
         *,
-        embedder_factory: Callable[[], Any] | None = None,
+        embedder: Embedder | None = None,
+        query_encoder: Any = None,
         show_timings: bool = True,
         stale_check_seconds: float | None = 30.0,
     ) -> None:
         super().__init__()
         self.paths = paths
-        self.engine = Engine(paths, embedder_factory)
+        self.engine = Engine(paths, embedder, query_encoder)
+        self.notices: list[str] = []  # every notification shown, oldest first
         self.history = History.for_index(paths.index)
         self.show_timings = show_timings  # off in snapshot tests: timings vary per run
         self.stale_check_seconds = stale_check_seconds
@@ -94,9 +100,6 @@ class QaApp(App[None]):
         self._launched = time.perf_counter()
         self.ready_seconds: float | None = None  # launch to model ready, for the record
         self.notice_kind = ""
-        self._phase = ""
-        self._index_started = 0.0
-        self._index_clock: Timer | None = None
 
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -106,17 +109,13 @@ class QaApp(App[None]):
         self.notice = Static(id="notice", markup=False, classes="-hidden")
         self.results = ResultsList(id="results")
         self.passage = PassagePane(id="passage")
-        self.index_phase = Label(id="index-phase", markup=False)
-        self.index_progress = Horizontal(id="index-progress", classes="-hidden")
+        self.index_progress = ReindexPanel(id="index-progress")
         self.status = StatusBar(id="status")
         yield self.question_input
         yield self.notice
         yield self.results
         yield self.passage
-        with self.index_progress:
-            yield self.index_phase
-            yield ProgressBar(total=None, show_eta=False, show_percentage=False,
-                              id="index-bar")
+        yield self.index_progress
         yield self.status
         yield Footer()
 
@@ -132,6 +131,16 @@ class QaApp(App[None]):
 
     def on_unmount(self) -> None:
         self.engine.close()
+
+    @property
+    def searching(self) -> bool:
+        """A question was asked and its results (or failure) have not arrived yet."""
+        return self._pending_search is not None
+
+    def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
+        """Show a toast, and keep its text in `notices` (what the user was told)."""
+        self.notices.append(message)
+        super().notify(message, **kwargs)
 
     def set_notice(self, text: str, kind: str = "") -> None:
         """The line above the results. `kind`: info, weak, loading, problem; "" hides it."""
@@ -292,7 +301,7 @@ class QaApp(App[None]):
         if hit is None:
             self.notify("No result selected.", severity="warning", timeout=3)
             return
-        self.copy_to_clipboard(citation_of(hit.passage))
+        self.copy_to_clipboard(citation(hit.passage))
         self.notify("Citation copied", timeout=3)
 
     @on(ResultsList.HitChosen)
@@ -336,19 +345,8 @@ class QaApp(App[None]):
         if rebuild is None:
             rebuild = bool(self.engine.problem and self.engine.problem.rebuild)
         self.reindexing = True
-        self.index_progress.remove_class("-hidden")
-        self.query_one("#index-bar", ProgressBar).update(total=None, progress=0)
-        self._index_started = time.perf_counter()
-        self._show_phase("Rebuilding the index…" if rebuild else "Updating the index…")
-        self._index_clock = self.set_interval(1.0, lambda: self._show_phase(self._phase))
+        self.index_progress.start("Rebuilding the index…" if rebuild else "Updating the index…")
         self._reindex(rebuild)
-
-    def _show_phase(self, phase: str) -> None:
-        """The phase, with seconds elapsed, so a long embedding visibly progresses."""
-        self._phase = phase
-        elapsed = time.perf_counter() - self._index_started
-        self.index_phase.update(Text(f"{elapsed:3.0f} s  {phase}", no_wrap=True,
-                                     overflow="ellipsis"))
 
     @work(thread=True, group="index", exclusive=True, exit_on_error=False)
     def _reindex(self, rebuild: bool) -> None:
@@ -394,10 +392,7 @@ class QaApp(App[None]):
 
     def on_reindex_progress(self, message: ReindexProgress) -> None:
         if self.reindexing:
-            self._show_phase(message.phase)
-            if message.total:
-                self.query_one("#index-bar", ProgressBar).update(
-                    total=message.total, progress=message.done)
+            self.index_progress.show(message.phase, message.done, message.total)
 
     def on_reindex_finished(self, message: ReindexFinished) -> None:
         self._end_reindex()
@@ -415,10 +410,7 @@ class QaApp(App[None]):
 
     def _end_reindex(self) -> None:
         self.reindexing = False
-        self.index_progress.add_class("-hidden")
-        if self._index_clock is not None:
-            self._index_clock.stop()
-            self._index_clock = None
+        self.index_progress.stop()
 
     # -- command palette --------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -438,14 +430,8 @@ class QaApp(App[None]):
         yield from super().get_system_commands(screen)
 
 
-def create_app(
-    paths: Paths,
-    *,
-    embedder_factory: Callable[[], Any] | None = None,
-    show_timings: bool = True,
-    stale_check_seconds: float | None = 30.0,
-) -> QaApp:
-    """The app for `paths`. Keyword options exist for tests: a stub embedder for
-    re-indexing, and no timings or timers so screenshots are deterministic."""
-    return QaApp(paths, embedder_factory=embedder_factory, show_timings=show_timings,
-                 stale_check_seconds=stale_check_seconds)
+def create_app(paths: Paths, **options: Any) -> QaApp:
+    """The app for `paths`, apart from the CLI that runs it. `options` are QaApp's
+    keywords, for tests: another embedder for re-indexing or for questions, and no
+    timings or timers so screenshots are deterministic."""
+    return QaApp(paths, **options)

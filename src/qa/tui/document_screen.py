@@ -16,10 +16,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from qa.tui.highlight import citation_of, question_terms, styled_span
+from qa.output.citation import citation
+from qa.tui.highlight import question_terms, styled_span
 
 if TYPE_CHECKING:
-    from qa.search import Hit
+    from qa.search.searcher import Hit
 
 CONTEXT_LINES = 2  # lines shown above the passage when jumping to it
 
@@ -62,7 +63,7 @@ class DocumentScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         p = self.hit.passage
-        cite = Text(citation_of(p))
+        cite = Text(citation(p))
         cite.stylize("bold", 0, len(p.title) + 2)  # the quoted title leads the citation
         yield Static(cite, id="doc-citation", markup=False)
         with VerticalScroll(id="doc-body"):
@@ -110,5 +111,5 @@ class DocumentScreen(Screen[None]):
         self.dismiss()
 
     def action_copy_citation(self) -> None:
-        self.app.copy_to_clipboard(citation_of(self.hit.passage))
+        self.app.copy_to_clipboard(citation(self.hit.passage))
         self.notify("Citation copied", timeout=3)

@@ -20,8 +20,9 @@ from qa.errors import IndexIncompatible, QaError
 from qa.settings import Paths
 
 if TYPE_CHECKING:
-    from qa.indexer import IndexReport
-    from qa.search import Answer, Searcher
+    from qa.embed.document_embedder import Embedder
+    from qa.index.writer import IndexReport
+    from qa.search.searcher import Answer, Searcher
 
 WARM_UP_QUESTION = "warm up the query model"
 
@@ -60,12 +61,16 @@ class ProblemError(Exception):
 class Engine:
     """Opens the index, answers questions and re-indexes, safely from any thread."""
 
-    def __init__(self, paths: Paths, embedder_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self, paths: Paths, embedder: Embedder | None = None, query_encoder: Any = None
+    ) -> None:
+        """`embedder` re-indexes (default: the real model); `query_encoder` embeds
+        questions instead of the index's ONNX encoder (the tests' fake, or a slow one)."""
         self.paths = paths
-        self._embedder_factory = embedder_factory
+        self._embedder = embedder
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
-        self._spare_encoder: Any = None  # kept across a rebuild, which closes the searcher
+        self._spare_encoder: Any = query_encoder  # kept across a rebuild, which closes the searcher
         self._settled = threading.Event()  # set once an open attempt has finished
         self.problem: Problem | None = None
 
@@ -105,11 +110,11 @@ class Engine:
             return None
 
     def _open(self, encoder: Any) -> Searcher:
-        from qa.indexer import index_exists
+        from qa.index.layout import index_exists
 
         if not index_exists(self.paths.index):
             raise ProblemError(self._missing_index_problem())
-        from qa.search import Searcher
+        from qa.search.searcher import Searcher
 
         searcher = Searcher(self.paths.index, encoder=encoder)
         try:
@@ -127,7 +132,7 @@ class Engine:
         return searcher
 
     def _missing_index_problem(self) -> Problem:
-        from qa.corpus import scan_corpus
+        from qa.corpus.walk import scan_corpus
 
         index, corpus = self.paths.index, self.paths.corpus
         try:
@@ -192,7 +197,7 @@ class Engine:
             return self._info_locked()
 
     def _info_locked(self) -> IndexInfo:
-        from qa.indexer import staleness
+        from qa.index.staleness import staleness
 
         assert self._searcher is not None
         store = self._searcher.store
@@ -206,7 +211,7 @@ class Engine:
 
     def _model_name(self) -> str:
         """The model named in the manifest, without its organisation prefix."""
-        from qa.manifest import MANIFEST_FILE
+        from qa.index.layout import MANIFEST_FILE
 
         try:
             found = json.loads((self.paths.index / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -222,14 +227,11 @@ class Engine:
         """Run update_index (no tqdm), then reopen the index; `report` gets each phase,
         `progress` the passages embedded so far and in all, after each committed batch.
 
-        The embedder factory stays None outside tests: the indexer exports the ONNX
-        query encoder only for its own embedder.
-
         An update keeps the current searcher answering meanwhile (SQLite WAL gives it a
         consistent snapshot). A rebuild replaces the store file under it, so the
         searcher is closed first and searches wait for the reopen.
         """
-        from qa.indexer import update_index
+        from qa.index.writer import update_index
 
         if rebuild:
             with self._lock:
@@ -240,7 +242,7 @@ class Engine:
         try:
             return update_index(
                 self.paths, rebuild=rebuild, progress=False,
-                embedder_factory=self._embedder_factory, on_progress=progress,
+                embedder=self._embedder, on_progress=progress,
             )
         finally:
             report("Reopening the index…")

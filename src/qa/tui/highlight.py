@@ -8,13 +8,9 @@ exactly as written and cannot trigger styles, links or actions.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
-
-if TYPE_CHECKING:
-    from qa.store import Passage
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
@@ -88,15 +84,3 @@ def first_line(text: str) -> str:
         if line.strip():
             return " ".join(line.split())
     return ""
-
-
-def citation_of(passage: Passage) -> str:
-    """`qa.render.citation`, imported on first use.
-
-    `qa.render` imports `qa.search` (numpy, FAISS) at module level; importing it lazily
-    keeps those off the app's start-up path. A citation is only ever needed after a
-    search, when they are loaded anyway.
-    """
-    from qa.render import citation
-
-    return citation(passage)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
-HISTORY_FILE = "tui-history.jsonl"
+from qa import atomic
+from qa.index.layout import HISTORY_FILE
+
 LIMIT = 500  # older questions are dropped when the file is rewritten
 
 
@@ -35,8 +36,11 @@ class History:
         return history
 
     def load(self) -> None:
-        """Read the file, skipping lines that are not `{"q": "..."}` objects."""
-        self.entries = []
+        """Read the file, skipping lines that are not `{"q": "..."}` objects.
+
+        `entries` is only ever changed in place: the question box holds the same list.
+        """
+        self.entries.clear()
         if self.path is None:
             return
         try:
@@ -50,7 +54,7 @@ class History:
                 continue
             if isinstance(question, str) and question.strip():
                 self._append(question)
-        self.entries = self.entries[-self.limit :]
+        del self.entries[: -self.limit]
 
     def add(self, question: str) -> None:
         """Remember `question` (unless it repeats the last one) and append it to the file."""
@@ -66,7 +70,7 @@ class History:
         )
         try:
             if len(self.entries) > self.limit:
-                self.entries = self.entries[-self.limit :]
+                del self.entries[: -self.limit]
                 self._rewrite()
             else:
                 with self.path.open("a", encoding="utf-8") as f:
@@ -81,9 +85,7 @@ class History:
 
     def _rewrite(self) -> None:
         assert self.path is not None
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(
+        atomic.write_text(
+            self.path,
             "".join(json.dumps({"q": q}, ensure_ascii=False) + "\n" for q in self.entries),
-            encoding="utf-8",
         )
-        os.replace(tmp, self.path)

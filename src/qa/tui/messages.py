@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from qa.search import Answer
+    from qa.search.searcher import Answer
     from qa.tui.engine import IndexInfo, Problem
 
 

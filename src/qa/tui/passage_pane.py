@@ -11,10 +11,11 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from qa.tui.highlight import citation_of, question_terms, styled_span
+from qa.output.citation import citation
+from qa.tui.highlight import question_terms, styled_span
 
 if TYPE_CHECKING:
-    from qa.search import Hit
+    from qa.search.searcher import Hit
 
 WELCOME = (
     "Type a question above and press Enter.\n\n"
@@ -72,7 +73,7 @@ class PassagePane(VerticalScroll):
             question_terms(question), style("passage-pane--term"),
         ))
         text.append("\n\nCitation (c copies it): ", style=style("passage-pane--meta"))
-        text.append(citation_of(p), style=style("passage-pane--citation"))
+        text.append(citation(p), style=style("passage-pane--citation"))
         if p.author:
             text.append(f" — by {p.author}", style=style("passage-pane--meta"))
         self.body.update(text)

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from qa.tui.highlight import first_line
 
 if TYPE_CHECKING:
-    from qa.search import Answer, Hit
+    from qa.search.searcher import Answer, Hit
 
 # Fixed columns: (label, width). Title, source and passage share what is left.
 _RANK, _SCORE, _DATE, _PLACE = ("#", 2), ("Score", 6), ("Date", 10), ("Where", 5)
@@ -117,15 +117,11 @@ class ResultsList(DataTable[Text]):
             self.move_cursor(row=min(max(cursor, 0), len(self.hits) - 1), animate=False)
 
     @on(DataTable.RowHighlighted)
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        hit = self.current_hit
-        if hit is not None:
-            self.post_message(self.HitHighlighted(hit))
-
     @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
+    def _row_event(self, event: DataTable.RowHighlighted | DataTable.RowSelected) -> None:
+        """Turn the table's row events into messages that carry the hit."""
         event.stop()
         hit = self.current_hit
         if hit is not None:
-            self.post_message(self.HitChosen(hit))
+            chosen = isinstance(event, DataTable.RowSelected)
+            self.post_message(self.HitChosen(hit) if chosen else self.HitHighlighted(hit))

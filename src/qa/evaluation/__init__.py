@@ -1,0 +1,1 @@
+"""Measuring retrieval: question files with evidence phrases, and BEIR benchmarks."""

@@ -1,0 +1,68 @@
+"""The index manifest: what an index was built with, so a mismatch is caught, not guessed.
+
+`manifest.json` records the model (name, dimension, input limit), the chunker settings
+and the schema version. Opening an index compares it with what this program would build
+and names the first difference, with the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from qa import atomic, settings
+from qa.embed import model
+from qa.errors import IndexIncompatible, QaError
+from qa.index import store
+from qa.index.layout import MANIFEST_FILE
+
+
+def expected_manifest() -> dict[str, Any]:
+    """The manifest this build of qa writes, and requires of an index it reads."""
+    return {
+        "schema_version": store.SCHEMA_VERSION,
+        "model": {
+            "name": model.MODEL_NAME,
+            "dimension": model.DIMENSION,
+            "max_wordpieces": model.MAX_WORDPIECES,
+        },
+        "chunker": {
+            "encoding": settings.TOKEN_ENCODING,
+            "max_tokens": settings.CHUNK_MAX_TOKENS,
+            "overlap_tokens": settings.CHUNK_OVERLAP_TOKENS,
+            "embed_title": settings.EMBED_TITLE,
+        },
+    }
+
+
+def write_manifest(index_dir: Path) -> None:
+    atomic.write_text(index_dir / MANIFEST_FILE, json.dumps(expected_manifest(), indent=2) + "\n")
+
+
+def check_manifest(index_dir: Path) -> None:
+    """Raise with a one-line explanation if the index was built with other settings."""
+    path = index_dir / MANIFEST_FILE
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise QaError(f"{path}: missing; run `qa index --rebuild`") from None
+    except (OSError, ValueError) as exc:
+        raise QaError(f"{path}: unreadable ({exc}); run `qa index --rebuild`") from None
+    difference = _first_difference(expected_manifest(), found)
+    if difference:
+        raise IndexIncompatible(
+            f"{index_dir}: index built with {difference}; run `qa index --rebuild`"
+        )
+
+
+def _first_difference(expected: Any, found: Any, where: str = "") -> str | None:
+    if isinstance(expected, dict) and isinstance(found, dict):
+        for key, value in expected.items():
+            diff = _first_difference(value, found.get(key), f"{where}.{key}" if where else key)
+            if diff:
+                return diff
+        return None
+    if expected != found:
+        return f"{where} = {found!r}, this qa uses {expected!r}"
+    return None

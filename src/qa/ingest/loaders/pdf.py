@@ -1,0 +1,131 @@
+"""PDF loader: the text layer, page by page, with pypdf.
+
+`Document.text` is the pages' text joined by a blank line, and `Document.pages` the
+span of each page within it, so a passage can be cited by page. A PDF without a text
+layer (a scan) is skipped, not OCR'd. pypdf (~0.1 s to import) is imported inside
+`load_pdf`; its warnings about damaged files are silenced (the file is either read or
+skipped with a reason, which is what the user sees).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+import warnings
+from pathlib import PurePosixPath
+from typing import Any
+
+from qa.ingest.document import Document, UnreadableDocument, normalize_lines
+
+PAGE_SEPARATOR = "\n\n"
+_PDF_DATE = re.compile(r"(?:D:)?\s*(\d{4})(\d{2})?(\d{2})?")
+
+
+def load_pdf(path: str, data: bytes) -> Document:
+    """Text and page spans of a PDF; metadata title, author and creation date."""
+    import pypdf
+    from pypdf.errors import DependencyError
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            reader = pypdf.PdfReader(io.BytesIO(data))  # tries the empty password itself
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise UnreadableDocument(path, "encrypted PDF")
+            page_objects = list(reader.pages)
+            texts, failures = _page_texts(page_objects, DependencyError)
+        except UnreadableDocument:
+            raise
+        except DependencyError:
+            raise UnreadableDocument(
+                path, "encrypted PDF (AES: needs the 'cryptography' package)") from None
+        except Exception as exc:  # pypdf raises many kinds on damaged input
+            raise UnreadableDocument(path, f"not a readable PDF ({_brief(exc)})") from None
+        meta = _metadata(reader)
+    if not any(texts):
+        if failures:
+            raise UnreadableDocument(path, "not a readable PDF (text extraction failed)")
+        raise UnreadableDocument(path, "PDF has no text layer (scanned?)")
+    text, pages = join_pages(texts)
+    return Document(
+        path=path,
+        text=text,
+        title=_meta_text(meta, "/Title") or PurePosixPath(path).stem,
+        author=_meta_text(meta, "/Author"),
+        published=pdf_date(_meta_text(meta, "/CreationDate")),
+        pages=pages,
+    )
+
+
+def join_pages(texts: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Join page texts with a blank line; return the text and each page's span in it.
+    An empty page gets an empty span where it would have been."""
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for page in texts:
+        if page and parts:
+            parts.append(PAGE_SEPARATOR)
+            pos += len(PAGE_SEPARATOR)
+        spans.append((pos, pos + len(page)))
+        parts.append(page)
+        pos += len(page)
+    return "".join(parts), tuple(spans)
+
+
+def _page_texts(
+    page_objects: list[Any], fatal: type[Exception]
+) -> tuple[list[str], int]:
+    """Each page's text (empty when it has none or cannot be extracted) and how many
+    pages failed; one bad page does not lose the others, but `fatal` propagates."""
+    texts, failures = [], 0
+    for page in page_objects:
+        try:
+            raw = page.extract_text() or ""
+        except fatal:
+            raise
+        except Exception:  # a damaged content stream on one page
+            raw, failures = "", failures + 1
+        texts.append(normalize_lines(raw))
+    return texts, failures
+
+
+def _metadata(reader: Any) -> Any:
+    try:
+        return reader.metadata or {}
+    except Exception:  # a damaged Info dictionary costs the metadata, not the text
+        return {}
+
+
+def _meta_text(meta: Any, key: str) -> str | None:
+    try:
+        value = meta.get(key)
+    except Exception:
+        return None
+    if value is None:
+        return None
+    value = " ".join(str(value).replace("\x00", "").split())
+    return value or None
+
+
+def pdf_date(raw: str | None) -> str | None:
+    """A PDF date string (D:YYYYMMDDHHmmSS...) as ISO YYYY-MM-DD (or YYYY-MM, YYYY)."""
+    if not raw:
+        return None
+    match = _PDF_DATE.match(raw)
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+    return "-".join(part for part in (year, month, day if month else None) if part)
+
+
+def _brief(exc: Exception) -> str:
+    message = " ".join(str(exc).split())
+    return (message[:60].rstrip() + "...") if len(message) > 60 else message or type(exc).__name__

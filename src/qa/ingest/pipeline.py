@@ -1,0 +1,88 @@
+"""One corpus file to what the index stores: its document, passages and sentences.
+
+Nothing is embedded or written here. The writer prepares every new or changed file
+first, so a bad file is named and skipped before any commit, then embeds in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa import settings
+from qa.corpus.walk import CorpusFile
+from qa.ingest.chunking import Chunk, ChunkerSettings, chunk_text
+from qa.ingest.document import Document, UnreadableDocument
+from qa.ingest.loaders.registry import load_document
+from qa.ingest.sentences import sentence_spans
+from qa.ingest.tokens import count_tokens
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document loaded and chunked, waiting to be embedded and stored."""
+
+    file: CorpusFile
+    sha256: str
+    doc: Document
+    chunks: list[Chunk]
+    pages: list[int | None]  # the page of each chunk (PDFs), else None
+    sentences: list[tuple[int, int]]
+
+    @property
+    def embedding_texts(self) -> list[str]:
+        return [embedding_text(self.doc.title, c.text) for c in self.chunks]
+
+
+def chunker_settings() -> ChunkerSettings:
+    return ChunkerSettings(
+        settings.CHUNK_MAX_TOKENS, settings.CHUNK_OVERLAP_TOKENS, settings.TOKEN_ENCODING
+    )
+
+
+def embedding_text(title: str, passage: str) -> str:
+    """What the model sees for a passage: the title gives it the document's topic."""
+    return f"{title}\n\n{passage}" if settings.EMBED_TITLE else passage
+
+
+def read_file(f: CorpusFile) -> bytes:
+    """The file's bytes, or UnreadableDocument: too big (judged on the stat, so the file
+    is never read), vanished, or unreadable."""
+    limit = settings.max_file_bytes()
+    if f.size > limit:
+        raise UnreadableDocument(
+            f.rel, f"{f.size:,} bytes, over the size limit of {limit:,} (QA_MAX_FILE_BYTES)"
+        )
+    try:
+        return f.path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableDocument(f.rel, "vanished while indexing") from None
+    except OSError as exc:
+        raise UnreadableDocument(f.rel, f"cannot be read ({exc.strerror})") from None
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def prepare(f: CorpusFile, data: bytes, fits_model: Callable[[str], bool]) -> PreparedDocument:
+    """Load and chunk `data` read from `f`; `fits_model(text)` says whether the model sees
+    a passage (with its title prefix) whole. Raises UnreadableDocument."""
+    doc = load_document(f.rel, data)
+    chunks = chunk_text(
+        doc.text, chunker_settings(), count_tokens,
+        lambda s: fits_model(embedding_text(doc.title, s)),
+        breaks=[start for start, _ in doc.pages[1:]],
+    )
+    return PreparedDocument(
+        f, content_hash(data), doc, chunks, [_page_of(doc, c.start) for c in chunks],
+        [(s.start, s.end) for s in sentence_spans(doc.text)],
+    )
+
+
+def _page_of(doc: Document, offset: int) -> int | None:
+    for number, (start, end) in enumerate(doc.pages, 1):
+        if start <= offset < end:
+            return number
+    return None

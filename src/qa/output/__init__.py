@@ -1,0 +1,1 @@
+"""How answers are shown: citations, terminal text and JSON."""

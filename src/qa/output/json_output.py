@@ -1,0 +1,49 @@
+"""The fixed JSON shape of an answer: one object per question, for `qa ask --json`.
+
+Text is kept exactly as indexed (JSON escapes what needs escaping), so `text` equals
+the indexed document's `[start:end]`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from qa.output.citation import citation
+
+if TYPE_CHECKING:
+    from qa.search.searcher import Answer, Hit
+
+
+def hit_json(hit: Hit, weak: bool, stale: bool = False) -> dict[str, Any]:
+    p = hit.passage
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "doc": p.path,
+        "title": p.title,
+        "source": p.source,
+        "published": p.published,
+        "author": p.author,
+        "paragraph": p.paragraph,
+        "page": p.page,
+        "start": p.start,
+        "end": p.end,
+        "text": p.text,
+        "answer": hit.answer,
+        "answer_start": hit.answer_start,
+        "answer_end": hit.answer_end,
+        "citation": citation(p),
+        "weak": weak,
+        "stale": stale,
+    }
+
+
+def answer_json(answer: Answer, changed: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`changed`: documents edited on disk since indexing (their passages are `stale`)."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "confidence": round(answer.confidence, 4),
+        "results": [hit_json(h, not answer.answered, h.passage.path in changed)
+                    for h in answer.hits],
+    }

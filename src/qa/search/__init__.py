@@ -1,0 +1,1 @@
+"""Questions to ranked, marked passages: candidates, fusion, answer marking, confidence."""

@@ -1,0 +1,175 @@
+"""The search API shared by `qa ask`, `qa eval` and the terminal UI.
+
+A question is embedded once (ONNX, no torch), candidates come from FAISS and from FTS5
+BM25, both scores are completed for the whole pool, fused, and overlapping passages of
+one document are dropped. Each kept passage gets its answering sentence: the sentence
+whose stored vector is closest to the question, which works even when no word matches.
+Whether the corpus answers at all is judged by a calibrated confidence (see
+`qa.search.calibration`), not by the fused score, which only orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.embed import model
+from qa.errors import QaError
+from qa.index import manifest, vectors
+from qa.index.layout import QUERY_ENCODER_FILE, index_exists, store_path
+from qa.index.records import Passage
+from qa.index.store import Store
+from qa.search import calibration, fusion
+from qa.search.answer_marking import answer_sentence
+from qa.search.fusion import Candidates, Fusion
+
+if TYPE_CHECKING:
+    import faiss
+
+    from qa.embed.query_encoder import QueryEncoder
+
+POOL_DEPTH = 100  # candidates taken from each side before fusion
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage, with the answering sentence as document offsets."""
+
+    rank: int
+    score: float
+    passage: Passage
+    answer_start: int
+    answer_end: int
+    answer_similarity: float
+
+    @property
+    def answer(self) -> str:
+        p = self.passage
+        return p.text[self.answer_start - p.start : self.answer_end - p.start]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one question: `answered` is False when nothing clears the bar."""
+
+    question: str
+    answered: bool
+    confidence: float
+    hits: list[Hit]
+    best_sentence: float  # highest question-sentence cosine among the hits
+    coverage: float  # share of the question's IDF weight found in the corpus
+
+
+class Searcher:
+    """Opens an index read-only and answers questions from it."""
+
+    def __init__(self, index_dir: Path, encoder: QueryEncoder | None = None) -> None:
+        if not index_exists(index_dir):
+            raise QaError(f"{index_dir}: no index here; run `qa index`")
+        manifest.check_manifest(index_dir)
+        self.index_dir = index_dir
+        self.store = Store(store_path(index_dir))
+        self._encoder = encoder
+        self._faiss: faiss.Index | None = None
+        self._faiss_sha: str | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def encoder(self) -> QueryEncoder:
+        if self._encoder is None:
+            from qa.embed.query_encoder import QueryEncoder
+
+            path = self.index_dir / QUERY_ENCODER_FILE
+            if not path.exists():
+                raise QaError(f"{path}: missing query encoder; run `qa index`")
+            self._encoder = QueryEncoder(path)
+        return self._encoder
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        """The FAISS file if its hash matches the store, else rebuilt in memory from it.
+
+        Reloaded when an update commits new vectors (the store's recorded hash moves),
+        so a long-lived searcher (the TUI) follows the index.
+        """
+        sha = self.store.get_meta(vectors.SHA_KEY)
+        if self._faiss is None or sha != self._faiss_sha:
+            self._faiss, _ = vectors.load_or_rebuild(self.store, model.DIMENSION)
+            self._faiss_sha = sha
+        return self._faiss
+
+    def embed(self, question: str) -> np.ndarray:
+        return self.encoder.encode([question])[0]
+
+    def candidates(self, question: str, query_vector: np.ndarray, depth: int) -> Candidates:
+        """The union of both sides' top `depth`, each with both of its scores."""
+        index = self.faiss_index
+        dense: dict[int, float] = {}
+        if index.ntotal:  # an index killed before its first commit holds no vectors
+            cos, ids = index.search(query_vector[None, :].astype(np.float32),
+                                    min(depth, index.ntotal))
+            dense = {int(i): float(s) for i, s in zip(ids[0], cos[0], strict=True) if i >= 0}
+        lexical = dict(self.store.lexical.search(question, depth))
+        # Pool order breaks score ties: by document path and offset, never by chunk id,
+        # so results do not depend on the order in which documents were indexed.
+        keys = self.store.chunk_keys(set(dense) | set(lexical))
+        pool = sorted(keys, key=keys.__getitem__)
+        missing_dense = [i for i in pool if i not in dense]
+        if missing_dense:  # from the store, which holds every chunk it can return
+            ids, vecs = self.store.vectors_of(missing_dense)
+            if len(ids):
+                dense.update(zip(ids.tolist(), (vecs @ query_vector).tolist(), strict=True))
+            pool = [i for i in pool if i in dense]
+        missing_lex = [i for i in pool if i not in lexical]
+        if missing_lex:
+            lexical.update(self.store.lexical.scores(question, missing_lex))
+        return Candidates(
+            np.array(pool, dtype=np.int64),
+            np.array([dense[i] for i in pool], dtype=np.float64),
+            np.array([lexical.get(i, 0.0) for i in pool], dtype=np.float64),
+        )
+
+    def search(
+        self, question: str, k: int = 5, *, mode: str = "hybrid",
+        fusion_method: Fusion = fusion.DEFAULT,
+    ) -> Answer:
+        """Top `k` distinct passages for `question`, with answers marked."""
+        question = question.strip()
+        if not question:
+            raise QaError("question: empty; ask something, e.g."
+                          ' qa ask "why did Baku reject mediators?"')
+        qvec = self.embed(question)
+        pool = self.candidates(question, qvec, POOL_DEPTH)
+        ids, scores = fusion.ranking(pool, mode, fusion_method)
+        passages = self.store.passages(ids[: 4 * k + 20].tolist())
+        kept: list[tuple[Passage, float]] = []
+        for cid, score in zip(ids.tolist(), scores.tolist(), strict=False):
+            p = passages.get(cid)
+            if p is None:
+                continue
+            if any(_touches(p, q) for q, _ in kept):
+                continue
+            kept.append((p, score))
+            if len(kept) == k:
+                break
+        hits = []
+        for rank, (p, score) in enumerate(kept, 1):
+            start, end, sim = answer_sentence(self.store, p, qvec)
+            hits.append(Hit(rank, score, p, start, end, sim))
+        best_sentence = max((h.answer_similarity for h in hits), default=0.0)
+        coverage = self.store.lexical.query_coverage(question)
+        confidence = calibration.confidence(best_sentence, coverage)
+        return Answer(question, confidence >= calibration.THRESHOLD, confidence, hits,
+                      best_sentence, coverage)
+
+
+def _touches(a: Passage, b: Passage) -> bool:
+    """Same document, and the spans overlap or are separated by whitespace only."""
+    if a.doc_id != b.doc_id:
+        return False
+    return a.start <= b.end + 2 and b.start <= a.end + 2

@@ -1,0 +1,192 @@
+"""The embedding stack on the real model: ONNX queries must land where torch passages do.
+
+Retrieval silently degrades if query vectors and passage vectors drift apart, so the
+ONNX query path is checked against sentence-transformers on every dev question and on
+passages long enough to be truncated. The offline and no-torch guarantees are checked
+in fresh subprocesses, because both are about what a new process imports and tries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.embed.document_embedder import DocumentEmbedder
+from qa.embed.model import DIMENSION, MAX_WORDPIECES, count_wordpieces, model_dir, set_offline_env
+from qa.embed.onnx_export import export_query_encoder
+from qa.embed.query_encoder import QueryEncoder
+from tests.conftest import DEV_QUESTIONS
+
+pytestmark = pytest.mark.e2e  # every test here loads the real model
+
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+MIN_COSINE = 0.999
+
+_SENTENCE = (
+    "The ceasefire between Armenia and Azerbaijan, brokered after weeks of talks, "
+    "left the question of the border commission and the transit routes unresolved. "
+)
+LONG_PASSAGES = [
+    _SENTENCE * 12,
+    " ".join(
+        f"Article {n}: the parties shall refrain from the threat of force." for n in range(60)
+    ),
+    "Zangezur corridor négociations, Lachin, Nakhchivan; " * 40,
+]
+
+
+def _dev_questions() -> list[str]:
+    with DEV_QUESTIONS.open(encoding="utf-8") as handle:
+        return [json.loads(line)["question"] for line in handle if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def onnx_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("onnx") / "query_encoder.onnx"
+    export_query_encoder(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def query_encoder(onnx_path: Path) -> QueryEncoder:
+    return QueryEncoder(onnx_path)
+
+
+@pytest.fixture(scope="session")
+def document_embedder() -> DocumentEmbedder:
+    return DocumentEmbedder()
+
+
+def _assert_same_vectors(texts: list[str], qe: QueryEncoder, de: DocumentEmbedder) -> None:
+    ours, reference = qe.encode(texts), de.encode(texts)
+    assert ours.shape == reference.shape == (len(texts), DIMENSION)
+    assert ours.dtype == reference.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = (ours * reference).sum(axis=1)
+    low = {text[:60]: float(c) for text, c in zip(texts, cosines, strict=True) if c < MIN_COSINE}
+    assert not low, f"query/document vectors disagree: {low}"
+
+
+def test_dev_questions_match_document_embedder(
+    query_encoder: QueryEncoder, document_embedder: DocumentEmbedder
+) -> None:
+    questions = _dev_questions()
+    assert questions
+    _assert_same_vectors(questions, query_encoder, document_embedder)
+    # One at a time too: that is how `qa ask` calls it (no padding in the batch).
+    for question in questions:
+        _assert_same_vectors([question], query_encoder, document_embedder)
+
+
+def test_long_passages_truncate_alike(
+    query_encoder: QueryEncoder, document_embedder: DocumentEmbedder
+) -> None:
+    assert all(count_wordpieces(p) > MAX_WORDPIECES for p in LONG_PASSAGES)
+    _assert_same_vectors(LONG_PASSAGES, query_encoder, document_embedder)
+    # Both must cut at MAX_WORDPIECES: text past the limit cannot change either vector.
+    extended = [p + " An entirely different closing remark about football." for p in LONG_PASSAGES]
+    np.testing.assert_allclose(
+        query_encoder.encode(extended), query_encoder.encode(LONG_PASSAGES), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        document_embedder.encode(extended), document_embedder.encode(LONG_PASSAGES), atol=1e-6
+    )
+
+
+def test_empty_input_gives_empty_matrix(
+    query_encoder: QueryEncoder, document_embedder: DocumentEmbedder
+) -> None:
+    for vectors in (query_encoder.encode([]), document_embedder.encode([])):
+        assert vectors.shape == (0, DIMENSION)
+        assert vectors.dtype == np.float32
+
+
+def test_count_wordpieces_matches_sentence_transformers_tokenizer() -> None:
+    set_offline_env()
+    from sentence_transformers import SentenceTransformer
+
+    tokenizer = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True).tokenizer
+    samples = [
+        "",
+        "why did Baku reject mediators?",
+        "Naïve café owners in Stepanakert/Khankendi — 2023's “exodus”.",
+        "unbelievably antidisestablishmentarian hyperparameterisation",
+        *_dev_questions()[:3],
+        *LONG_PASSAGES,
+    ]
+    for text in samples:
+        assert count_wordpieces(text) == len(tokenizer(text)["input_ids"]), text[:60]
+
+
+_BLOCK_NETWORK = """
+import os, socket, sys
+for name in {offline_vars!r}:
+    os.environ.pop(name, None)
+attempts = []
+def refuse(*args, **kwargs):
+    attempts.append(repr(args)[:200])
+    raise OSError("network access attempted in an offline test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+"""
+
+_CHECK_NO_ATTEMPTS = """
+if attempts:
+    sys.exit("network was tried (and the failure swallowed): " + "; ".join(attempts))
+"""
+
+
+def _run_offline(body: str, tmp_path: Path) -> None:
+    """Run `body` in a fresh interpreter with sockets refused and the offline vars unset.
+
+    An empty HF_HOME means no cached hub files can stand in for the bundled model. Any
+    attempt fails the run even if the library caught the error and carried on.
+    """
+    script = (
+        _BLOCK_NETWORK.format(offline_vars=OFFLINE_VARS)
+        + textwrap.dedent(body)
+        + _CHECK_NO_ATTEMPTS
+    )
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_VARS}
+    env["HF_HOME"] = str(tmp_path / "hf_home")
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def test_document_embedder_never_tries_network(tmp_path: Path) -> None:
+    body = """
+    from qa.embed.document_embedder import DocumentEmbedder
+    vectors = DocumentEmbedder().encode(["a passage about the border commission"])
+    assert vectors.shape == (1, 384), vectors.shape
+    """
+    _run_offline(body, tmp_path)
+
+
+def test_query_encoder_never_tries_network(onnx_path: Path, tmp_path: Path) -> None:
+    body = f"""
+    from pathlib import Path
+    from qa.embed.query_encoder import QueryEncoder
+    vectors = QueryEncoder(Path({str(onnx_path)!r})).encode(["why did Baku reject mediators?"])
+    assert vectors.shape == (1, 384), vectors.shape
+    """
+    _run_offline(body, tmp_path)
+
+
+def test_query_encoder_module_does_not_import_torch() -> None:
+    script = (
+        "import sys, qa.embed.query_encoder\n"
+        "heavy = {'torch', 'transformers', 'sentence_transformers'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]

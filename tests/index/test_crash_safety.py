@@ -1,0 +1,148 @@
+"""Kill a real indexing subprocess at random moments; the index must stay usable and
+the next run must finish the job, ending equal to a clean rebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import faiss
+
+from qa.hashing import file_sha256
+from qa.index import vectors
+from qa.index.layout import STORE_FILE
+from qa.index.store import Store
+from qa.index.writer import update_index
+from qa.search.searcher import Searcher
+from qa.settings import Paths
+from tests.conftest import CORPUS, QA, REPO, FakeEmbedder, run_qa
+from tests.support.index_equality import index_content
+
+QUESTIONS = ["why did Baku reject mediators?", "What happened to the prisoners?",
+             "Turkey border with Armenia"]
+KILLS = 20
+MAX_ROUNDS = 80
+
+
+def _mutate(corpus: Path, rng: random.Random, round_no: int) -> None:
+    """Add, edit and remove a few documents, built from the real articles' text."""
+    sources = sorted(CORPUS.glob("*.md"))
+    for n in range(rng.randint(1, 4)):
+        src = rng.choice(sources)
+        text = src.read_text(encoding="utf-8")
+        (corpus / f"r{round_no:02d}-{n}-{src.name}").write_text(
+            text + f"\nRound {round_no} copy {n}.\n", encoding="utf-8")
+    docs = sorted(corpus.glob("*.md"))
+    for path in rng.sample(docs, k=min(2, len(docs))):
+        path.write_text(path.read_text(encoding="utf-8") + f"\nEdited in round {round_no}.\n",
+                        encoding="utf-8")
+    docs = sorted(corpus.glob("*.md"))
+    if len(docs) > 6:
+        rng.choice(docs).unlink()
+
+
+def _assert_consistent(index_dir: Path, embedder: FakeEmbedder) -> None:
+    """What `qa ask` needs: a store whose every chunk has text, FTS and a vector."""
+    if not (index_dir / STORE_FILE).exists():
+        return
+    store = Store(index_dir / STORE_FILE)
+    chunk_ids = {r[0] for r in store.db.execute("SELECT id FROM chunks")}
+    fts_ids = {r[0] for r in store.db.execute("SELECT rowid FROM chunks_fts")}
+    assert chunk_ids == fts_ids
+    sha = store.get_meta("vectors_sha256")
+    store.close()
+    on_disk = vectors.read_verified(index_dir / vectors.VECTORS_FILE, sha)
+    if on_disk is not None:  # else the reader rebuilds it from the store
+        assert on_disk.ntotal == len(chunk_ids)
+    searcher = Searcher(index_dir, encoder=embedder)
+    assert searcher.faiss_index.ntotal == len(chunk_ids)
+    for q in QUESTIONS:
+        for hit in searcher.search(q, 3).hits:
+            text = searcher.store.document_text(hit.passage.doc_id)
+            assert hit.passage.text == text[hit.passage.start : hit.passage.end]
+    searcher.close()
+
+
+def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
+    rng = random.Random(1234)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    paths = Paths(corpus, tmp_path / "index")
+    embedder = FakeEmbedder()
+    landed = 0
+    for round_no in range(MAX_ROUNDS):
+        _mutate(corpus, rng, round_no)
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.index_driver",
+                                 str(corpus), str(paths.index)], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.6))
+        if proc.poll() is None:
+            proc.kill()
+            landed += 1
+        proc.communicate()
+        _assert_consistent(paths.index, embedder)
+        if landed >= KILLS:
+            break
+    assert landed >= KILLS, f"only {landed} kills landed mid-run"
+    update_index(paths, progress=False, embedder=FakeEmbedder())
+    _assert_consistent(paths.index, embedder)
+    incremental = index_content(paths.index, embedder, QUESTIONS)
+
+    clean = tmp_path / "clean"
+    update_index(Paths(corpus, clean), progress=False, embedder=FakeEmbedder())
+    assert incremental == index_content(clean, embedder, QUESTIONS)
+    # the finished index is a verified file, not an in-memory rebuild
+    store = Store(paths.index / STORE_FILE)
+    assert file_sha256(paths.index / vectors.VECTORS_FILE) == store.get_meta(
+        "vectors_sha256")
+    assert faiss.read_index(str(paths.index / vectors.VECTORS_FILE)).ntotal == store.count(
+        "chunks")
+    store.close()
+
+
+def _wait_for_torch(pid: int, timeout: float = 60.0) -> None:
+    """Block until the process has torch mapped (Linux /proc), i.e. imports are over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        maps = Path(f"/proc/{pid}/maps")
+        if maps.exists() and "libtorch_cpu" in maps.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("qa index never loaded torch")
+
+
+def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths):
+    """The same guarantee through the real CLI and the real model: `qa index` is killed
+    while it embeds, and `qa ask` still answers from the last complete index."""
+    rng = random.Random(7)
+    env = {**os.environ, "QA_CORPUS": str(index_copy.corpus), "QA_INDEX": str(index_copy.index)}
+    for round_no in range(3):
+        for n, src in enumerate(sorted(CORPUS.glob("*.md"))):
+            (index_copy.corpus / f"k{round_no}-{n}.md").write_text(
+                src.read_text(encoding="utf-8") + f"\nKill round {round_no}.\n",
+                encoding="utf-8")
+        proc = subprocess.Popen([*QA, "index"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        _wait_for_torch(proc.pid)  # imports done: the model loads, then embeds
+        time.sleep(rng.uniform(0.5, 3.0))
+        assert proc.poll() is None, "the update finished before the kill"
+        proc.kill()
+        proc.communicate()
+        answer = run_qa(index_copy, "ask", "--no-update", "--json", QUESTIONS[0])
+        assert answer.returncode == 0, answer.stderr
+        results = json.loads(answer.stdout)["results"]
+        assert results
+        for r in results:
+            text = (index_copy.corpus / r["doc"]).read_text(encoding="utf-8")
+            assert r["text"] in text
+    finished = run_qa(index_copy, "index")
+    assert finished.returncode == 0, finished.stderr
+    status = run_qa(index_copy, "status").stdout
+    assert "documents   20" in status and "up to date" in status

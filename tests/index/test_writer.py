@@ -1,0 +1,163 @@
+"""Indexing logic on real files with the fake embedder: incremental, consistent, safe."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import faiss
+import pytest
+
+from qa.errors import IndexIncompatible, QaError
+from qa.hashing import file_sha256
+from qa.index import vectors
+from qa.index.layout import STORE_FILE
+from qa.index.staleness import staleness
+from qa.index.store import Store
+from qa.index.writer import update_index
+from qa.search.searcher import Searcher
+from qa.settings import Paths
+
+
+def _index(paths: Paths, embedder, **kw):
+    return update_index(paths, progress=False, embedder=embedder, **kw)
+
+
+def _chunk_ids(paths: Paths) -> dict[str, list[int]]:
+    store = Store(paths.index / STORE_FILE)
+    rows = store.db.execute(
+        "SELECT d.path, c.id FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
+    out: dict[str, list[int]] = {}
+    for path, cid in rows:
+        out.setdefault(path, []).append(cid)
+    store.close()
+    return out
+
+
+def _check_consistent(paths: Paths) -> None:
+    store = Store(paths.index / STORE_FILE)
+    sha = store.get_meta("vectors_sha256")
+    n = store.count("chunks")
+    store.close()
+    faiss_path = paths.index / vectors.VECTORS_FILE
+    assert file_sha256(faiss_path) == sha
+    assert faiss.read_index(str(faiss_path)).ntotal == n
+
+
+def test_first_build_then_nothing_to_do(corpus_copy, fake_embedder):
+    report = _index(corpus_copy, fake_embedder)
+    assert len(report.added) == 5 and report.chunks_embedded > 20
+    _check_consistent(corpus_copy)
+    again = _index(corpus_copy, fake_embedder)
+    assert again.chunks_embedded == 0
+    assert len(again.unchanged) == 5
+    assert json.loads((corpus_copy.index / "manifest.json").read_text())["schema_version"] == 1
+
+
+def test_touch_edit_remove_are_incremental(corpus_copy, fake_embedder):
+    _index(corpus_copy, fake_embedder)
+    before = _chunk_ids(corpus_copy)
+    files = sorted(corpus_copy.corpus.glob("*.md"))
+    touched, edited, removed = files[0], files[1], files[2]
+    os.utime(touched, ns=(1, 1))
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nA new closing line.\n",
+                      encoding="utf-8")
+    removed.unlink()
+    store = Store(corpus_copy.index / STORE_FILE)
+    stale = staleness(corpus_copy, store)
+    store.close()
+    assert stale.changed == sorted([touched.name, edited.name])
+    assert stale.removed == [removed.name]
+    report = _index(corpus_copy, fake_embedder)
+    assert report.updated == [edited.name]
+    assert report.removed == [removed.name]
+    assert touched.name in report.unchanged
+    after = _chunk_ids(corpus_copy)
+    # chunk ids of unchanged documents survive; the edited one gets new ids
+    assert after[touched.name] == before[touched.name]
+    assert after[files[3].name] == before[files[3].name]
+    assert removed.name not in after
+    assert not set(after[edited.name]) & set(before[edited.name])
+    _check_consistent(corpus_copy)
+
+
+def test_bad_files_are_skipped_and_the_rest_indexed(corpus_copy, fake_embedder):
+    (corpus_copy.corpus / "binary.md").write_bytes(b"\x00\x01garbage")
+    (corpus_copy.corpus / "empty.txt").write_text("")
+    (corpus_copy.corpus / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (corpus_copy.corpus / "image.png").write_bytes(b"\x89PNG\r\n")
+    report = _index(corpus_copy, fake_embedder)
+    assert len(report.added) == 5
+    reasons = dict(report.skipped)
+    assert set(reasons) == {"binary.md", "empty.txt", "latin1.txt", "image.png"}
+    assert "binary" in reasons["binary.md"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    # skipped files are remembered: they are not "new" on every ask
+    store = Store(corpus_copy.index / STORE_FILE)
+    assert not staleness(corpus_copy, store)
+    store.close()
+
+
+def test_missing_and_empty_corpus(tmp_path, fake_embedder):
+    with pytest.raises(QaError, match="corpus folder not found"):
+        _index(Paths(tmp_path / "nope", tmp_path / "index"), fake_embedder)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(QaError, match="corpus is empty"):
+        _index(Paths(tmp_path / "empty", tmp_path / "index"), fake_embedder)
+
+
+def test_index_with_other_model_is_refused(corpus_copy, fake_embedder):
+    _index(corpus_copy, fake_embedder)
+    manifest_path = corpus_copy.index / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["model"]["name"] = "some/other-model"
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(IndexIncompatible, match=r"model.name = 'some/other-model'.*--rebuild"):
+        _index(corpus_copy, fake_embedder)
+    with pytest.raises(IndexIncompatible):
+        Searcher(corpus_copy.index, encoder=fake_embedder)
+    report = _index(corpus_copy, fake_embedder, rebuild=True)
+    assert len(report.added) == 5
+    Searcher(corpus_copy.index, encoder=fake_embedder).close()
+
+
+def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder):
+    _index(corpus_copy, fake_embedder)
+    question = "Why did Armenia freeze its membership in the military alliance?"
+    searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
+    expected = [h.passage.chunk_id for h in searcher.search(question).hits]
+    searcher.close()
+    faiss_path: Path = corpus_copy.index / vectors.VECTORS_FILE
+    data = bytearray(faiss_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    faiss_path.write_bytes(bytes(data))
+    searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
+    assert [h.passage.chunk_id for h in searcher.search(question).hits] == expected
+    searcher.close()
+    faiss_path.write_bytes(faiss_path.read_bytes()[:100])  # truncated
+    report = _index(corpus_copy, fake_embedder)
+    assert report.chunks_embedded == 0
+    _check_consistent(corpus_copy)
+
+
+def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):
+    _index(corpus_copy, fake_embedder)
+    (corpus_copy.index / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(QaError, match=r"unreadable index store.*--rebuild"):
+        Searcher(corpus_copy.index, encoder=fake_embedder)
+
+
+def test_scan_ignores_links_out_of_the_corpus_and_looping_folders(corpus_copy, tmp_path):
+    from qa.corpus.walk import scan_corpus
+
+    outside = tmp_path / "outside.md"
+    outside.write_text("secret")
+    (corpus_copy.corpus / "escape.md").symlink_to(outside)
+    (corpus_copy.corpus / "loop").symlink_to(corpus_copy.corpus, target_is_directory=True)
+    inner = sorted(corpus_copy.corpus.glob("*.md"))[0]
+    (corpus_copy.corpus / "alias.md").symlink_to(inner)
+    rels = [f.rel for f in scan_corpus(corpus_copy.corpus)]
+    assert "escape.md" not in rels
+    assert not any(r.startswith("loop/") for r in rels)
+    assert "alias.md" in rels and len(rels) == 6

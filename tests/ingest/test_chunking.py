@@ -1,0 +1,89 @@
+"""Chunking: verbatim slices, token budgets, paragraph cuts, overlap, the model limit."""
+
+from __future__ import annotations
+
+import itertools
+
+from qa.embed import model
+from qa.ingest.chunking import ChunkerSettings, chunk_text
+from qa.ingest.loaders.registry import load_document
+from qa.ingest.pipeline import chunker_settings, embedding_text
+from qa.ingest.tokens import count_tokens
+from tests.conftest import CORPUS
+
+
+def _docs():
+    for path in sorted(CORPUS.glob("*.md")):
+        yield load_document(path.name, path.read_bytes())
+
+
+def _chunks(doc):
+    return chunk_text(doc.text, chunker_settings(), count_tokens,
+                      lambda s: model.count_wordpieces(embedding_text(doc.title, s))
+                      <= model.MAX_WORDPIECES)
+
+
+def test_chunks_are_verbatim_slices_within_budget():
+    settings = chunker_settings()
+    for doc in _docs():
+        chunks = _chunks(doc)
+        assert chunks, doc.path
+        for c in chunks:
+            assert doc.text[c.start : c.end] == c.text
+            assert count_tokens(c.text) <= settings.max_tokens or "." not in c.text
+
+
+def test_every_chunk_fits_the_model_input_limit():
+    """A silently truncated chunk is a quality bug: check what the model really sees."""
+    for doc in _docs():
+        for c in _chunks(doc):
+            assert model.count_wordpieces(embedding_text(doc.title, c.text)) <= 256
+
+
+def test_chunks_cover_the_whole_text_in_order():
+    for doc in _docs():
+        chunks = _chunks(doc)
+        starts = [c.start for c in chunks]
+        assert starts == sorted(starts)
+        covered = set()
+        for c in chunks:
+            covered.update(range(c.start, c.end))
+        words = [i for i, ch in enumerate(doc.text) if not ch.isspace()]
+        assert all(i in covered for i in words), doc.path
+
+
+def test_overlap_only_within_a_paragraph():
+    text = "\n\n".join(
+        " ".join(f"Sentence {p}-{i} says something about topic {p}." for i in range(12))
+        for p in range(3)
+    )
+    chunks = chunk_text(text, ChunkerSettings(60, 20, "cl100k_base"), count_tokens,
+                        lambda s: True)
+    overlaps = [(a, b) for a, b in itertools.pairwise(chunks) if b.start < a.end]
+    assert overlaps, "a cut inside a paragraph should carry a sentence over"
+    for a, b in overlaps:
+        assert a.paragraph == b.paragraph or b.start >= a.start
+
+
+def test_a_giant_sentence_is_split_to_fit():
+    text = "word " * 2000
+    chunks = chunk_text(text.strip(), ChunkerSettings(100, 20, "cl100k_base"), count_tokens,
+                        lambda s: model.count_wordpieces(s) <= 256)
+    assert len(chunks) > 10
+    assert all(model.count_wordpieces(c.text) <= 256 for c in chunks)
+
+
+def test_paragraph_numbers_follow_blank_lines():
+    text = "First para one. Still one.\n\nSecond para.\n\nThird para here."
+    chunks = chunk_text(text, ChunkerSettings(4, 0, "cl100k_base"), count_tokens, lambda s: True)
+    assert next(c.paragraph for c in chunks) == 1
+    assert chunks[-1].paragraph == 3
+
+
+def test_no_passage_straddles_a_page_break():
+    pages = ["Short page one.", "Short page two.", "Short page three is here."]
+    text = "\n\n".join(pages)
+    breaks = [text.index(p) for p in pages[1:]]
+    chunks = chunk_text(text, ChunkerSettings(160, 40, "cl100k_base"), count_tokens,
+                        lambda s: True, breaks=breaks)
+    assert [c.text for c in chunks] == pages

@@ -1,0 +1,20 @@
+"""Run the real indexer in a subprocess with the fake embedder (for the kill test).
+
+Usage: python -m tests.support.index_driver CORPUS INDEX (from the repository root)
+Small commit batches make many commits per run, so a kill can land anywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from qa.index.writer import update_index
+from qa.settings import Paths
+from tests.conftest import FakeEmbedder
+
+if __name__ == "__main__":
+    print("ready", flush=True)  # imports done: a kill from now on lands in real work
+    report = update_index(Paths(Path(sys.argv[1]), Path(sys.argv[2])), progress=False,
+                          embedder=FakeEmbedder(), batch_chunks=8)
+    print(report.summary())

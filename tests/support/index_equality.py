@@ -1,0 +1,36 @@
+"""Compare two indexes by content, ignoring ids: documents, chunks, vectors, results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from qa.index.layout import STORE_FILE
+from qa.index.store import Store
+from qa.search.searcher import Searcher
+
+
+def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
+    """Everything a user could observe, keyed by paths and offsets rather than ids."""
+    store = Store(index_dir / STORE_FILE)
+    docs = sorted(store.db.execute("SELECT path, sha256, title FROM documents").fetchall())
+    chunks = sorted(store.db.execute(
+        "SELECT d.path, c.start, c.end, c.paragraph FROM chunks c"
+        " JOIN documents d ON d.id = c.doc_id").fetchall())
+    sentences = store.count("sentences")
+    fts = store.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+    store.close()
+    searcher = Searcher(index_dir, encoder=embedder)
+    index = searcher.faiss_index
+    id_rows = searcher.store.db.execute(
+        "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id"
+    ).fetchall()
+    vectors = {(path, start): np.round(index.reconstruct(cid), 5).tobytes()
+               for cid, path, start in id_rows}
+    results = [[(h.passage.path, h.passage.start, h.passage.end, h.answer)
+                for h in searcher.search(q, 5).hits] for q in questions]
+    faiss_total = index.ntotal
+    searcher.close()
+    return {"docs": docs, "chunks": chunks, "sentences": sentences, "fts": fts,
+            "vectors": vectors, "faiss_total": faiss_total, "results": results}
