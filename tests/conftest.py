@@ -51,6 +51,15 @@ class FakeEmbedder:
         """Nothing to install: tests hand this embedder to the searcher for questions."""
 
 
+def live(index_dir: Path) -> Path:
+    """The live generation folder of an index (where its store and vectors are)."""
+    from qa.index.layout import current_generation
+
+    generation = current_generation(index_dir)
+    assert generation is not None, f"{index_dir} has no live generation"
+    return generation
+
+
 REAL_MODEL_FIXTURES = frozenset({"real_index", "real_searcher", "index_copy", "tui_index"})
 
 

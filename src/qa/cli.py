@@ -85,9 +85,9 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
     their passages are still cited from the indexed copy, and flagged as such.
     """
     from qa.corpus.walk import require_documents, scan_corpus
-    from qa.index.layout import index_exists, store_path
+    from qa.index.generations import live_store
+    from qa.index.layout import index_exists
     from qa.index.staleness import staleness
-    from qa.index.store import Store
 
     files = scan_corpus(paths.corpus)
     require_documents(paths.corpus, files)
@@ -97,11 +97,8 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
         click.echo(f"qa: no index at {paths.index} yet; building it", err=True)
         _run_update(paths, quiet=quiet)
         return frozenset()
-    store = Store(store_path(paths.index))
-    try:
+    with live_store(paths.index) as store:
         stale = staleness(paths, store, files)
-    finally:
-        store.close()
     if not stale:
         return frozenset()
     if not update:

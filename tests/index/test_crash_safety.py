@@ -16,12 +16,12 @@ import faiss
 
 from qa.hashing import file_sha256
 from qa.index import vectors
-from qa.index.layout import STORE_FILE
+from qa.index.layout import STORE_FILE, current_generation
 from qa.index.store import Store
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
-from tests.conftest import CORPUS, QA, REPO, FakeEmbedder, run_qa
+from tests.conftest import CORPUS, QA, REPO, FakeEmbedder, live, run_qa
 from tests.support.index_equality import index_content
 
 QUESTIONS = ["why did Baku reject mediators?", "What happened to the prisoners?",
@@ -49,15 +49,15 @@ def _mutate(corpus: Path, rng: random.Random, round_no: int) -> None:
 
 def _assert_consistent(index_dir: Path, embedder: FakeEmbedder) -> None:
     """What `qa ask` needs: a store whose every chunk has text, FTS and a vector."""
-    if not (index_dir / STORE_FILE).exists():
-        return
-    store = Store(index_dir / STORE_FILE)
+    if current_generation(index_dir) is None:
+        return  # killed before the first build finished: nothing to answer from yet
+    store = Store(live(index_dir) / STORE_FILE)
     chunk_ids = {r[0] for r in store.db.execute("SELECT id FROM chunks")}
     fts_ids = {r[0] for r in store.db.execute("SELECT rowid FROM chunks_fts")}
     assert chunk_ids == fts_ids
     sha = store.get_meta("vectors_sha256")
     store.close()
-    on_disk = vectors.read_verified(index_dir / vectors.VECTORS_FILE, sha)
+    on_disk = vectors.read_verified(live(index_dir) / vectors.VECTORS_FILE, sha)
     if on_disk is not None:  # else the reader rebuilds it from the store
         assert on_disk.ntotal == len(chunk_ids)
     searcher = Searcher(index_dir, encoder=embedder)
@@ -99,10 +99,10 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
     update_index(Paths(corpus, clean), progress=False, embedder=FakeEmbedder())
     assert incremental == index_content(clean, embedder, QUESTIONS)
     # the finished index is a verified file, not an in-memory rebuild
-    store = Store(paths.index / STORE_FILE)
-    assert file_sha256(paths.index / vectors.VECTORS_FILE) == store.get_meta(
+    store = Store(live(paths.index) / STORE_FILE)
+    assert file_sha256(live(paths.index) / vectors.VECTORS_FILE) == store.get_meta(
         "vectors_sha256")
-    assert faiss.read_index(str(paths.index / vectors.VECTORS_FILE)).ntotal == store.count(
+    assert faiss.read_index(str(live(paths.index) / vectors.VECTORS_FILE)).ntotal == store.count(
         "chunks")
     store.close()
 

@@ -18,6 +18,7 @@ from qa.index.store import Store
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
+from tests.conftest import live
 
 
 def _index(paths: Paths, embedder, **kw):
@@ -25,7 +26,7 @@ def _index(paths: Paths, embedder, **kw):
 
 
 def _chunk_ids(paths: Paths) -> dict[str, list[int]]:
-    store = Store(paths.index / STORE_FILE)
+    store = Store(live(paths.index) / STORE_FILE)
     rows = store.db.execute(
         "SELECT d.path, c.id FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
     out: dict[str, list[int]] = {}
@@ -36,11 +37,11 @@ def _chunk_ids(paths: Paths) -> dict[str, list[int]]:
 
 
 def _check_consistent(paths: Paths) -> None:
-    store = Store(paths.index / STORE_FILE)
+    store = Store(live(paths.index) / STORE_FILE)
     sha = store.get_meta("vectors_sha256")
     n = store.count("chunks")
     store.close()
-    faiss_path = paths.index / vectors.VECTORS_FILE
+    faiss_path = live(paths.index) / vectors.VECTORS_FILE
     assert file_sha256(faiss_path) == sha
     assert faiss.read_index(str(faiss_path)).ntotal == n
 
@@ -52,7 +53,8 @@ def test_first_build_then_nothing_to_do(corpus_copy, fake_embedder):
     again = _index(corpus_copy, fake_embedder)
     assert again.chunks_embedded == 0
     assert len(again.unchanged) == 5
-    assert json.loads((corpus_copy.index / "manifest.json").read_text())["schema_version"] == 1
+    manifest = json.loads((live(corpus_copy.index) / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1
 
 
 def test_touch_edit_remove_are_incremental(corpus_copy, fake_embedder):
@@ -64,7 +66,7 @@ def test_touch_edit_remove_are_incremental(corpus_copy, fake_embedder):
     edited.write_text(edited.read_text(encoding="utf-8") + "\nA new closing line.\n",
                       encoding="utf-8")
     removed.unlink()
-    store = Store(corpus_copy.index / STORE_FILE)
+    store = Store(live(corpus_copy.index) / STORE_FILE)
     stale = staleness(corpus_copy, store)
     store.close()
     assert stale.changed == sorted([touched.name, edited.name])
@@ -94,7 +96,7 @@ def test_bad_files_are_skipped_and_the_rest_indexed(corpus_copy, fake_embedder):
     assert "binary" in reasons["binary.md"]
     assert "UTF-8" in reasons["latin1.txt"]
     # skipped files are remembered: they are not "new" on every ask
-    store = Store(corpus_copy.index / STORE_FILE)
+    store = Store(live(corpus_copy.index) / STORE_FILE)
     assert not staleness(corpus_copy, store)
     store.close()
 
@@ -109,7 +111,7 @@ def test_missing_and_empty_corpus(tmp_path, fake_embedder):
 
 def test_index_with_other_model_is_refused(corpus_copy, fake_embedder):
     _index(corpus_copy, fake_embedder)
-    manifest_path = corpus_copy.index / "manifest.json"
+    manifest_path = live(corpus_copy.index) / "manifest.json"
     data = json.loads(manifest_path.read_text())
     data["model"]["name"] = "some/other-model"
     manifest_path.write_text(json.dumps(data))
@@ -128,7 +130,7 @@ def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder
     searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
     expected = [h.passage.chunk_id for h in searcher.search(question).hits]
     searcher.close()
-    faiss_path: Path = corpus_copy.index / vectors.VECTORS_FILE
+    faiss_path: Path = live(corpus_copy.index) / vectors.VECTORS_FILE
     data = bytearray(faiss_path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     faiss_path.write_bytes(bytes(data))
@@ -143,7 +145,7 @@ def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder
 
 def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):
     _index(corpus_copy, fake_embedder)
-    (corpus_copy.index / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
+    (live(corpus_copy.index) / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(QaError, match=r"unreadable index store.*--rebuild"):
         Searcher(corpus_copy.index, encoder=fake_embedder)
 

@@ -21,6 +21,7 @@ from qa.ingest.sentences import paragraph_spans
 from qa.output.citation import citation
 from qa.search.searcher import Searcher
 from qa.settings import Paths
+from tests.conftest import live
 
 ARTICLE = [
     "The port of Ostvik reopened its container terminal on Monday, ten years after the"
@@ -312,7 +313,7 @@ def test_mixed_corpus_indexes_html_and_pdf_with_pages(tmp_path, fake_embedder):
     assert [path for path, _ in report.skipped] == ["broken.pdf"]
     assert report.skipped[0][1].startswith("not a readable PDF")
 
-    store = Store(paths.index / STORE_FILE)
+    store = Store(live(paths.index) / STORE_FILE)
     try:
         pages = dict(store.db.execute(
             "SELECT d.path, group_concat(coalesce(c.page, 'null')) FROM chunks c"

@@ -1,6 +1,6 @@
 """Run the real indexer in a subprocess with the fake embedder (for the kill test).
 
-Usage: python -m tests.support.index_driver CORPUS INDEX (from the repository root)
+Usage: python -m tests.support.index_driver CORPUS INDEX [--rebuild] (from the repo root)
 Small commit batches make many commits per run, so a kill can land anywhere.
 """
 
@@ -16,5 +16,6 @@ from tests.conftest import FakeEmbedder
 if __name__ == "__main__":
     print("ready", flush=True)  # imports done: a kill from now on lands in real work
     report = update_index(Paths(Path(sys.argv[1]), Path(sys.argv[2])), progress=False,
-                          embedder=FakeEmbedder(), batch_chunks=8)
+                          embedder=FakeEmbedder(), batch_chunks=8,
+                          rebuild="--rebuild" in sys.argv[3:])
     print(report.summary())

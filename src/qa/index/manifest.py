@@ -26,6 +26,7 @@ def expected_manifest() -> dict[str, Any]:
             "name": model.MODEL_NAME,
             "dimension": model.DIMENSION,
             "max_wordpieces": model.MAX_WORDPIECES,
+            "fingerprint": model.fingerprint(),
         },
         "chunker": {
             "encoding": settings.TOKEN_ENCODING,
@@ -36,13 +37,13 @@ def expected_manifest() -> dict[str, Any]:
     }
 
 
-def write_manifest(index_dir: Path) -> None:
-    atomic.write_text(index_dir / MANIFEST_FILE, json.dumps(expected_manifest(), indent=2) + "\n")
+def write_manifest(generation: Path) -> None:
+    atomic.write_text(generation / MANIFEST_FILE, json.dumps(expected_manifest(), indent=2) + "\n")
 
 
-def check_manifest(index_dir: Path) -> None:
-    """Raise with a one-line explanation if the index was built with other settings."""
-    path = index_dir / MANIFEST_FILE
+def check_manifest(generation: Path) -> None:
+    """Raise with a one-line explanation if the generation was built with other settings."""
+    path = generation / MANIFEST_FILE
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -52,7 +53,7 @@ def check_manifest(index_dir: Path) -> None:
     difference = _first_difference(expected_manifest(), found)
     if difference:
         raise IndexIncompatible(
-            f"{index_dir}: index built with {difference}; run `qa index --rebuild`"
+            f"{generation.parent}: index built with {difference}; run `qa index --rebuild`"
         )
 
 

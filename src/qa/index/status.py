@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from qa.errors import QaError
-from qa.index.layout import MANIFEST_FILE, index_exists, store_path
+from qa.index.generations import live_store
+from qa.index.layout import MANIFEST_FILE, index_exists
 from qa.index.staleness import staleness
-from qa.index.store import Store
 from qa.settings import Paths
 
 
 def status_text(paths: Paths) -> str:
     if not index_exists(paths.index):
         raise QaError(f"{paths.index}: no index yet; run `qa index`")
-    store = Store(store_path(paths.index))
-    try:
+    with live_store(paths.index) as store:
         stale = staleness(paths, store)
         skipped = store.skipped.all()
         lines = [
@@ -23,12 +23,11 @@ def status_text(paths: Paths) -> str:
             f"index       {paths.index}",
             f"documents   {store.count('documents')}",
             f"chunks      {store.count('chunks')}",
-            f"model       {_model(paths)}",
-            f"index size  {_size(paths) / 1e6:.1f} MB",
+            f"generation  {store.path.parent.name}",
+            f"model       {_model(store.path.parent)}",
+            f"index size  {_size(paths.index) / 1e6:.1f} MB",
             f"updated     {store.get_meta('updated_at') or 'never'}",
         ]
-    finally:
-        store.close()
     lines.append(f"stale       {stale.describe() if stale else 'no, up to date'}")
     for label, names in (("new", stale.new), ("changed", stale.changed),
                          ("removed", stale.removed)):
@@ -38,13 +37,15 @@ def status_text(paths: Paths) -> str:
     return "\n".join(lines)
 
 
-def _model(paths: Paths) -> str:
+def _model(generation: Path) -> str:
     try:
-        found = json.loads((paths.index / MANIFEST_FILE).read_text(encoding="utf-8"))
+        found = json.loads((generation / MANIFEST_FILE).read_text(encoding="utf-8"))
         return f"{found['model']['name']} ({found['model']['dimension']} dimensions)"
     except (OSError, ValueError, KeyError):
         return "unknown (manifest unreadable)"
 
 
-def _size(paths: Paths) -> int:
-    return sum(p.stat().st_size for p in paths.index.iterdir() if p.is_file())
+def _size(index_dir: Path) -> int:
+    """Bytes on disk: every generation kept (a reader may still hold an old one), the
+    encoders and the history."""
+    return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())

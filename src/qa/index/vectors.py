@@ -17,7 +17,7 @@ import faiss
 import numpy as np
 
 from qa.hashing import file_sha256
-from qa.index.layout import REBUILD_SUFFIX, VECTORS_FILE
+from qa.index.layout import VECTORS_FILE
 
 if TYPE_CHECKING:
     from qa.index.store import Store
@@ -37,9 +37,8 @@ def from_arrays(ids: np.ndarray, vectors: np.ndarray, dimension: int) -> faiss.I
 
 
 def path_for(store: Store) -> Path:
-    """The FAISS file that mirrors `store`: a store being rebuilt has its own."""
-    rebuilding = store.path.name.endswith(REBUILD_SUFFIX)
-    return store.path.parent / (VECTORS_FILE + (REBUILD_SUFFIX if rebuilding else ""))
+    """The FAISS file that mirrors `store`, beside it in its generation."""
+    return store.path.parent / VECTORS_FILE
 
 
 def temp_path(path: Path) -> Path:

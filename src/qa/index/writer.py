@@ -4,13 +4,12 @@ Order of work, chosen so that a kill at any moment leaves the previous index usa
 1. stat every file; hash only files whose size or mtime moved; load and chunk the new
    or changed ones (`qa.ingest.pipeline`; nothing is written yet);
 2. embed them in batches, each committed with its FAISS file (`qa.index.commit`).
-A rebuild writes a new store and FAISS file beside the live ones and swaps them in at
-the end. A second writer is kept out by a file lock (`qa.index.lock`).
+A rebuild writes a new generation beside the live one and switches to it at the end
+(`qa.index.generations`). A second writer is kept out by a file lock (`qa.index.lock`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,11 @@ import numpy as np
 from qa.corpus.walk import CorpusFile, require_documents, scan_corpus
 from qa.embed import model
 from qa.embed.document_embedder import DocumentEmbedder, Embedder
-from qa.index import manifest, vectors
+from qa.errors import IndexIncompatible, QaError
+from qa.index import generations, manifest, vectors
 from qa.index.batches import BATCH_CHUNKS, store_prepared
 from qa.index.commit import commit
-from qa.index.layout import QUERY_ENCODER_FILE, REBUILD_SUFFIX, VECTORS_FILE, store_path
+from qa.index.layout import current_generation, encoder_path, is_legacy, store_path
 from qa.index.lock import writer_lock
 from qa.index.records import StoredDocument
 from qa.index.skipped import SkippedEntry
@@ -78,37 +78,46 @@ def update_index(
     paths.index.mkdir(parents=True, exist_ok=True)
     embedder = embedder or DocumentEmbedder()
     with writer_lock(paths.index):
-        live = store_path(paths.index)
-        target = live.with_name(live.name + REBUILD_SUFFIX) if rebuild else live
-        fresh = rebuild or not live.exists()
-        if rebuild:
-            for leftover in paths.index.glob(f"*{REBUILD_SUFFIX}*"):
-                leftover.unlink()
-        if fresh:
-            manifest.write_manifest(paths.index)  # first, so a killed first build can resume
-        else:
-            manifest.check_manifest(paths.index)
-        store = Store(target, create=True)
+        generation, fresh = _target_generation(paths.index, rebuild)
+        store = Store(store_path(generation), create=True)
         try:
             report = _apply(store, files, fresh, embedder, progress, on_progress, batch_chunks)
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.close()
-        if target != live:
-            _swap_in(target, live, paths.index)
-        embedder.install_query_encoder(paths.index / QUERY_ENCODER_FILE)
+        encoder = encoder_path(paths.index, model.fingerprint())
+        encoder.parent.mkdir(exist_ok=True)
+        embedder.install_query_encoder(encoder)
+        if generation != current_generation(paths.index):
+            generations.switch_to(paths.index, generation)
+        generations.remove_unused(paths.index, keep_encoder=encoder)
     return report
 
 
-def _swap_in(built: Path, live: Path, index_dir: Path) -> None:
-    """Replace the live store with a freshly built one, then its FAISS file."""
-    os.replace(built, live)
-    for suffix in ("-wal", "-shm"):
-        Path(str(live) + suffix).unlink(missing_ok=True)
-        Path(str(built) + suffix).unlink(missing_ok=True)
-    rebuilt_vectors = index_dir / (VECTORS_FILE + REBUILD_SUFFIX)
-    if rebuilt_vectors.exists():
-        os.replace(rebuilt_vectors, index_dir / VECTORS_FILE)
+def _target_generation(index_dir: Path, rebuild: bool) -> tuple[Path, bool]:
+    """The generation to write, and whether it is being built from scratch.
+
+    An update writes the live generation in place. A rebuild (or a first build) writes a
+    new generation beside it, which becomes live only when complete; a killed build is
+    resumed by the next run, unless it was made with other settings.
+    """
+    live = current_generation(index_dir)
+    pending = generations.building(index_dir)
+    if pending is not None:
+        try:
+            manifest.check_manifest(pending)
+            return pending, True
+        except QaError:
+            pass  # built with other settings: start a new one
+    if live is None or rebuild:
+        if live is None and is_legacy(index_dir) and not rebuild:
+            raise IndexIncompatible(f"{index_dir}: index in an older format;"
+                                    " run `qa index --rebuild`")
+        generation = generations.start_building(index_dir)
+        manifest.write_manifest(generation)
+        return generation, True
+    manifest.check_manifest(live)
+    return live, False
 
 
 def _apply(

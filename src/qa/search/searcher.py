@@ -18,10 +18,10 @@ import numpy as np
 
 from qa.embed import model
 from qa.errors import QaError
-from qa.index import manifest, vectors
-from qa.index.layout import QUERY_ENCODER_FILE, index_exists, store_path
+from qa.index import vectors
+from qa.index.generations import open_live
+from qa.index.layout import current_generation, encoder_path
 from qa.index.records import Passage
-from qa.index.store import Store
 from qa.search import calibration, fusion
 from qa.search.answer_marking import answer_sentence
 from qa.search.fusion import Candidates, Fusion
@@ -64,27 +64,42 @@ class Answer:
 
 
 class Searcher:
-    """Opens an index read-only and answers questions from it."""
+    """Opens an index's live generation read-only and answers questions from it.
+
+    The generation stays pinned (`qa.index.generations.Pin`) while the searcher uses it,
+    so a rebuild never removes it underneath. Each search first checks whether a rebuild
+    made another generation live, and if so reopens on it: a long-lived searcher (the
+    TUI, a running `qa ask -`) follows rebuilds as well as updates.
+    """
 
     def __init__(self, index_dir: Path, encoder: QueryEncoder | None = None) -> None:
-        if not index_exists(index_dir):
-            raise QaError(f"{index_dir}: no index here; run `qa index`")
-        manifest.check_manifest(index_dir)
         self.index_dir = index_dir
-        self.store = Store(store_path(index_dir))
         self._encoder = encoder
+        self.generation, self._pin, self.store = open_live(index_dir)
         self._faiss: faiss.Index | None = None
         self._faiss_sha: str | None = None
 
     def close(self) -> None:
         self.store.close()
+        self._pin.release()
+
+    def refresh(self) -> bool:
+        """Reopen on the live generation if a rebuild replaced ours; True if it did."""
+        live = current_generation(self.index_dir)
+        if live is None or live == self.generation:
+            return False
+        opened = open_live(self.index_dir)
+        self.close()
+        self.generation, self._pin, self.store = opened
+        self._faiss = self._faiss_sha = None
+        return True
 
     @property
     def encoder(self) -> QueryEncoder:
         if self._encoder is None:
             from qa.embed.query_encoder import QueryEncoder
 
-            path = self.index_dir / QUERY_ENCODER_FILE
+            path = encoder_path(self.index_dir, model.fingerprint())
             if not path.exists():
                 raise QaError(f"{path}: missing query encoder; run `qa index`")
             self._encoder = QueryEncoder(path)
@@ -143,6 +158,7 @@ class Searcher:
         if not question:
             raise QaError("question: empty; ask something, e.g."
                           ' qa ask "why did Baku reject mediators?"')
+        self.refresh()
         qvec = self.embed(question)
         pool = self.candidates(question, qvec, POOL_DEPTH)
         ids, scores = fusion.ranking(pool, mode, fusion_method)
@@ -173,3 +189,4 @@ def _touches(a: Passage, b: Passage) -> bool:
     if a.doc_id != b.doc_id:
         return False
     return a.start <= b.end + 2 and b.start <= a.end + 2
+

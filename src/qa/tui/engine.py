@@ -110,9 +110,9 @@ class Engine:
             return None
 
     def _open(self, encoder: Any) -> Searcher:
-        from qa.index.layout import index_exists
+        from qa.index.layout import index_exists, is_legacy
 
-        if not index_exists(self.paths.index):
+        if not index_exists(self.paths.index) and not is_legacy(self.paths.index):
             raise ProblemError(self._missing_index_problem())
         from qa.search.searcher import Searcher
 
@@ -213,8 +213,10 @@ class Engine:
         """The model named in the manifest, without its organisation prefix."""
         from qa.index.layout import MANIFEST_FILE
 
+        assert self._searcher is not None
         try:
-            found = json.loads((self.paths.index / MANIFEST_FILE).read_text(encoding="utf-8"))
+            manifest = self._searcher.generation / MANIFEST_FILE
+            found = json.loads(manifest.read_text(encoding="utf-8"))
             return str(found["model"]["name"]).rsplit("/", 1)[-1]
         except (OSError, ValueError, KeyError, TypeError):
             return "unknown model"
@@ -227,16 +229,12 @@ class Engine:
         """Run update_index (no tqdm), then reopen the index; `report` gets each phase,
         `progress` the passages embedded so far and in all, after each committed batch.
 
-        An update keeps the current searcher answering meanwhile (SQLite WAL gives it a
-        consistent snapshot). A rebuild replaces the store file under it, so the
-        searcher is closed first and searches wait for the reopen.
+        The current searcher keeps answering meanwhile: an update commits under it (SQLite
+        WAL gives it a consistent snapshot), and a rebuild writes a new generation beside
+        the one it has pinned, which it leaves for the new one when the rebuild is done.
         """
         from qa.index.writer import update_index
 
-        if rebuild:
-            with self._lock:
-                self._settled.clear()
-                self._close_locked()
         report("Rebuilding the index (embedding every document)…" if rebuild
                else "Updating the index (new and changed files)…")
         try:
