@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.index.layout import STORE_FILE
-from qa.index.store import Store
+from qa.index.generations import live_store
 from qa.index.writer import update_index
 from qa.settings import Paths
 
@@ -42,9 +41,9 @@ def main() -> None:
         start = time.perf_counter()
         report = update_index(paths, rebuild=True, progress=False)
         elapsed = time.perf_counter() - start
-        store = Store(paths.index / STORE_FILE)
-        docs, chunks, sentences = (store.count(t) for t in ("documents", "chunks", "sentences"))
-        store.close()
+        with live_store(paths.index) as store:
+            docs, chunks, sentences = (store.count(t)
+                                       for t in ("documents", "chunks", "sentences"))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"indexed {docs} documents, {chunks} chunks, {sentences} sentences"
           f" in {elapsed:.1f} s (a --rebuild, including loading the model)")

@@ -16,7 +16,8 @@ import faiss
 
 from qa.hashing import file_sha256
 from qa.index import vectors
-from qa.index.layout import STORE_FILE, current_generation
+from qa.index.layout import LEXICAL_DIR, STORE_FILE, current_generation
+from qa.index.lexical import LexicalIndex
 from qa.index.store import Store
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
@@ -48,15 +49,21 @@ def _mutate(corpus: Path, rng: random.Random, round_no: int) -> None:
 
 
 def _assert_consistent(index_dir: Path, embedder: FakeEmbedder) -> None:
-    """What `qa ask` needs: a store whose every chunk has text, FTS and a vector."""
+    """What `qa ask` needs: a store whose every chunk has text, a lexical entry and a
+    vector. The lexical index may also hold what a killed writer left for the next one
+    to clean: passages of an uncommitted batch (ids above every committed one) and
+    committed deletions not yet applied."""
     if current_generation(index_dir) is None:
         return  # killed before the first build finished: nothing to answer from yet
     store = Store(live(index_dir) / STORE_FILE)
     chunk_ids = {r[0] for r in store.db.execute("SELECT id FROM chunks")}
-    fts_ids = {r[0] for r in store.db.execute("SELECT rowid FROM chunks_fts")}
-    assert chunk_ids == fts_ids
+    pending = set(store.pending_lexical_deletes())
     sha = store.get_meta("vectors_sha256")
     store.close()
+    lexical_ids = LexicalIndex(live(index_dir) / LEXICAL_DIR).chunk_ids()
+    assert chunk_ids <= lexical_ids
+    top = max(chunk_ids | pending, default=0)
+    assert all(i in pending or i > top for i in lexical_ids - chunk_ids)
     on_disk = vectors.read_verified(live(index_dir) / vectors.VECTORS_FILE, sha)
     if on_disk is not None:  # else the reader rebuilds it from the store
         assert on_disk.ntotal == len(chunk_ids)

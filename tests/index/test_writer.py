@@ -14,7 +14,7 @@ from qa.hashing import file_sha256
 from qa.index import vectors
 from qa.index.layout import STORE_FILE
 from qa.index.staleness import staleness
-from qa.index.store import Store
+from qa.index.store import SCHEMA_VERSION, Store
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
@@ -54,7 +54,7 @@ def test_first_build_then_nothing_to_do(corpus_copy, fake_embedder):
     assert again.chunks_embedded == 0
     assert len(again.unchanged) == 5
     manifest = json.loads((live(corpus_copy.index) / "manifest.json").read_text())
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == SCHEMA_VERSION
 
 
 def test_touch_edit_remove_are_incremental(corpus_copy, fake_embedder):

@@ -1,4 +1,11 @@
-"""Compare two indexes by content, ignoring ids: documents, chunks, vectors, results."""
+"""Compare two indexes by content, ignoring ids: documents, chunks, vectors, lexical
+entries and results.
+
+Results are compared on the dense side. The hybrid ranking of an index that has seen
+deletions may differ from a clean rebuild's in the BM25 statistics alone: like Lucene,
+tantivy counts a deleted passage in document frequencies until its segment is merged
+away (docs/scale.md). Everything a search can return is compared exactly.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +27,11 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
         "SELECT d.path, c.start, c.end, c.paragraph FROM chunks c"
         " JOIN documents d ON d.id = c.doc_id").fetchall())
     sentences = store.count("sentences")
-    fts = store.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
     store.close()
     searcher = Searcher(index_dir, encoder=embedder)
+    paths_of = {cid: (path, start) for cid, path, start in searcher.store.db.execute(
+        "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id")}
+    lexical = sorted(paths_of[cid] for cid in searcher.lexical.chunk_ids())
     index = searcher.faiss_index
     id_rows = searcher.store.db.execute(
         "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id"
@@ -30,8 +39,8 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
     vectors = {(path, start): np.round(index.reconstruct(cid), 5).tobytes()
                for cid, path, start in id_rows}
     results = [[(h.passage.path, h.passage.start, h.passage.end, h.answer)
-                for h in searcher.search(q, 5).hits] for q in questions]
+                for h in searcher.search(q, 5, mode="dense").hits] for q in questions]
     faiss_total = index.ntotal
     searcher.close()
-    return {"docs": docs, "chunks": chunks, "sentences": sentences, "fts": fts,
+    return {"docs": docs, "chunks": chunks, "sentences": sentences, "lexical": lexical,
             "vectors": vectors, "faiss_total": faiss_total, "results": results}

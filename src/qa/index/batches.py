@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.index.commit import commit
+from qa.index.commit import Sides, commit
 from qa.index.records import NewChunk, StoredDocument
-from qa.index.store import Store, timestamp
+from qa.index.store import timestamp
 
 if TYPE_CHECKING:
-    import faiss
-
     from qa.embed.document_embedder import Embedder
     from qa.index.writer import IndexReport
     from qa.ingest.pipeline import PreparedDocument
@@ -28,8 +26,7 @@ BATCH_CHUNKS = 256
 
 
 def store_prepared(
-    store: Store,
-    index: faiss.Index,
+    sides: Sides,
     prepared: list[PreparedDocument],
     stored: dict[str, StoredDocument],
     embedder: Embedder,
@@ -42,6 +39,7 @@ def store_prepared(
     """Embed and commit `prepared`, replacing any stored version of each document."""
     if not prepared:
         return
+    store, index = sides.store, sides.vectors
     from tqdm import tqdm
 
     total = sum(len(p.chunks) for p in prepared)
@@ -52,7 +50,7 @@ def store_prepared(
             texts = [t for p in batch for t in p.embedding_texts]
             chunk_vecs = embedder.encode(texts)
             sent_vecs = embedder.encode([p.doc.text[s:e] for p in batch for s, e in p.sentences])
-            with commit(store, index):
+            with commit(sides) as seq:
                 ci = si = 0
                 for p in batch:
                     old = stored.get(p.file.rel)
@@ -70,6 +68,8 @@ def store_prepared(
                         pages=json.dumps(p.doc.pages) if p.doc.pages else None,
                         indexed_at=timestamp(), chunks=chunks, sentences=sents,
                     )
+                    for cid, c in zip(ids, chunks, strict=True):
+                        sides.lexical.add(cid, seq, p.doc.title, p.doc.text[c.start : c.end])
                     if ids:
                         index.add_with_ids(
                             np.stack([c.vector for c in chunks]).astype(np.float32),

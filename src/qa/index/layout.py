@@ -23,8 +23,9 @@ ENCODERS_DIR = "encoders"  # <fingerprint>.onnx: the model exported for torch-fr
 LOCK_FILE = ".lock"  # held by the one writer
 HISTORY_FILE = "tui-history.jsonl"  # the TUI's earlier questions
 # In a generation folder
-STORE_FILE = "qa.sqlite"  # SQLite: documents, passages, sentences, lexical index, meta
+STORE_FILE = "qa.sqlite"  # SQLite: documents, passages, sentences, meta (the commit point)
 VECTORS_FILE = "vectors.faiss"  # FAISS copy of the passage vectors the store keeps
+LEXICAL_DIR = "lexical"  # tantivy: BM25 over the passages
 MANIFEST_FILE = "manifest.json"  # what the generation was built with
 READERS_FILE = ".readers"  # readers hold a shared lock on it while they use the generation
 # The first format kept one index at the top of the folder; a rebuild removes these.

@@ -1,95 +1,151 @@
-"""The lexical half of retrieval: BM25 over passages with SQLite FTS5.
+"""The lexical half of retrieval: BM25 over passages, with tantivy.
 
-Questions are turned into an FTS5 query that matches any of their words, each quoted so
-that no question can be read as FTS5 syntax. Document frequencies for the confidence
-(`query_coverage`) come from FTS5 itself, so words are tokenised and stemmed exactly as
-the index does.
+tantivy (Lucene's design in Rust) keeps immutable segments and finds the top k with
+block-max WAND, so a question's cost follows the number of good matches, not the size of
+the corpus; FTS5's `bm25()` scored every row that held any of the question's words
+(docs/scale.md has the measurements). The index lives in the generation's `lexical/`
+folder. SQLite stays the commit point: every passage added here carries the commit
+sequence number of its batch, so passages of a batch killed before its SQLite commit can
+be found and deleted, and readers only ever return chunk ids that SQLite holds.
+
+Questions never reach tantivy's query parser: they are analysed with the same chain as
+the index (simple tokens, long ones dropped, lower case, English stemming) and turned
+into term queries, so no question can be read as query syntax.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_TITLE_WEIGHT = 0.3  # bm25() column weights: the title matters, but less than the body
+import tantivy
+
+TITLE_BOOST = 0.3  # the title matters, but less than the body
+TOKENIZER = "en_stem"  # tantivy's: simple, remove_long(40), lowercase, English stemmer
+WRITER_HEAP_BYTES = 64 * 1024 * 1024
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("seq", indexed=True, fast=True)
+    builder.add_text_field("title", tokenizer_name=TOKENIZER, index_option="freq")
+    builder.add_text_field("body", tokenizer_name=TOKENIZER, index_option="freq")
+    return builder.build()
+
+
+SCHEMA = _schema()
+_ANALYZER = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+             .filter(tantivy.Filter.remove_long(40))
+             .filter(tantivy.Filter.lowercase())
+             .filter(tantivy.Filter.stemmer("english"))
+             .build())
+
+
+def terms(text: str) -> list[str]:
+    """The question's distinct index terms, in a stable order."""
+    return sorted(set(_ANALYZER.analyze(text)))
 
 
 class LexicalIndex:
-    """BM25 queries over the `chunks_fts` table of a store's connection."""
+    """Read side: BM25 search, BM25 of given passages, and document frequencies."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
 
-    def add(self, chunk_id: int, title: str, body: str) -> None:
-        self.db.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
-                        (chunk_id, title, body))
+    def refresh(self) -> None:
+        """See the latest commit (a writer in another process may have made one)."""
+        self.index.reload()
 
-    def remove(self, chunk_ids: list[int]) -> None:
-        self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in chunk_ids])
-
-    def search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """BM25 over passages (title weighted low); best first, as (chunk id, score)."""
-        match = _match_expression(query)
-        if not match:
+    def search(self, question: str, limit: int) -> list[tuple[int, float]]:
+        """BM25 top `limit` passages (title weighted low); best first, as (chunk id, score)."""
+        query = _query(terms(question))
+        if query is None:
             return []
-        rows = self.db.execute(
-            f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) AS s FROM chunks_fts"
-            " WHERE chunks_fts MATCH ? ORDER BY s DESC LIMIT ?",
-            (match, limit),
-        )
-        return [(r[0], r[1]) for r in rows]
+        return self._run(query, limit)
 
-    def scores(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
+    def scores(self, question: str, chunk_ids: list[int]) -> dict[int, float]:
         """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""
-        match = _match_expression(query)
-        if not match or not chunk_ids:
+        query = _query(terms(question))
+        if query is None or not chunk_ids:
             return {}
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self.db.execute(
-            f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) FROM chunks_fts"
-            f" WHERE chunks_fts MATCH ? AND rowid IN ({marks})",
-            [match, *chunk_ids],
-        )
-        return {r[0]: r[1] for r in rows}
+        only = tantivy.Query.const_score_query(
+            tantivy.Query.term_set_query(SCHEMA, "chunk_id", list(chunk_ids)), 0.0)
+        both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
+                                            (tantivy.Occur.Must, only)])
+        return dict(self._run(both, len(chunk_ids)))
 
-    def query_coverage(self, query: str) -> float:
+    def query_coverage(self, question: str) -> float:
         """Share of the question's IDF weight carried by words the corpus contains.
 
         A question whose distinctive words never occur in the corpus (a recipe asked of
         a politics corpus) is probably not answerable there, however close its topic
         looks to the embedding model.
         """
-        terms = _terms(query)
-        if not terms:
+        found = terms(question)
+        if not found:
             return 0.0
-        n = self.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+        searcher = self.index.searcher()
+        n = searcher.num_docs
         total = covered = 0.0
-        for term in terms:
-            df = self.db.execute(
-                "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_quote(term),)
-            ).fetchone()[0]
+        for term in found:
+            df = max(searcher.doc_freq("body", term), searcher.doc_freq("title", term))
             idf = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
             total += idf
             covered += idf if df else 0.0
         return covered / total if total else 0.0
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0])
+        return int(self.index.searcher().num_docs)
 
-    def ids(self) -> set[int]:
-        return {r[0] for r in self.db.execute("SELECT rowid FROM chunks_fts")}
+    def chunk_ids(self) -> set[int]:
+        """Every chunk id the index holds (deleted ones excluded): for checks, not queries."""
+        searcher = self.index.searcher()
+        hits = searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1)).hits
+        return {int(searcher.doc(address)["chunk_id"][0]) for _, address in hits}
+
+    def _run(self, query: tantivy.Query, limit: int) -> list[tuple[int, float]]:
+        searcher = self.index.searcher()
+        result = searcher.search(query, limit, count=False)  # no count: keeps WAND's pruning
+        return [(int(searcher.doc(address)["chunk_id"][0]), float(score))
+                for score, address in result.hits]
 
 
-def _terms(query: str) -> list[str]:
-    return sorted({w.lower() for w in _WORD.findall(query)})
+class LexicalWriter:
+    """Write side, used only by the index writer while it holds the writer lock."""
+
+    def __init__(self, index: LexicalIndex) -> None:
+        self._index = index
+        self._writer = index.index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+
+    def add(self, chunk_id: int, seq: int, title: str, body: str) -> None:
+        self._writer.add_document(tantivy.Document(chunk_id=chunk_id, seq=seq, title=title,
+                                                   body=body))
+
+    def delete(self, chunk_ids: Iterable[int]) -> None:
+        for chunk_id in chunk_ids:
+            self._writer.delete_documents("chunk_id", chunk_id)
+
+    def delete_after(self, seq: int) -> None:
+        """Delete the passages of batches numbered above `seq` (never committed)."""
+        self._writer.delete_documents_by_query(tantivy.Query.range_query(
+            SCHEMA, "seq", tantivy.FieldType.Integer, seq + 1, 2**62))
+
+    def commit(self) -> None:
+        self._writer.commit()
+
+    def close(self) -> None:
+        self._writer.wait_merging_threads()
 
 
-def _quote(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-def _match_expression(query: str) -> str:
-    """An FTS5 query matching any of the question's words (each quoted, so no syntax)."""
-    return " OR ".join(_quote(t) for t in _terms(query))
+def _query(found: list[str]) -> tantivy.Query | None:
+    if not found:
+        return None
+    clauses = []
+    for term in found:
+        clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(SCHEMA, "body", term)))
+        clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(
+            tantivy.Query.term_query(SCHEMA, "title", term), TITLE_BOOST)))
+    return tantivy.Query.boolean_query(clauses)

@@ -1,12 +1,13 @@
 """The store: documents, passages, sentences and their vectors, in one SQLite file.
 
-SQLite because one file gives us transactions (an update commits whole or not at all),
-WAL snapshots (a reader keeps answering from the last commit while a writer works) and
-FTS5, the lexical half of retrieval (its queries live in `qa.index.lexical`). Vectors are
-stored here too, as float32 blobs: the FAISS file is then a derived copy that can always
-be rebuilt without re-embedding anything. This module holds the schema, the connection,
-transactions and the rows; the lexical index and the skipped-file registry read and
-write their own tables through `Store.db`.
+SQLite because one file gives us transactions (an update commits whole or not at all)
+and WAL snapshots (a reader keeps answering from the last commit while a writer works).
+The store is the index's commit point: a passage exists when its row here is committed,
+and the lexical index (tantivy, `qa.index.lexical`) and the FAISS file follow it.
+Vectors are stored here too, as float32 blobs: the FAISS file is then a derived copy that
+can always be rebuilt without re-embedding anything. This module holds the schema, the
+connection, transactions and the rows; the skipped-file registry reads and writes its
+own table through `Store.db`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import QaError
-from qa.index.lexical import LexicalIndex
 from qa.index.records import NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the lexical index moved from FTS5 to tantivy
+COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,9 +61,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    title, body, tokenize = 'porter unicode61 remove_diacritics 2'
-);
+CREATE TABLE IF NOT EXISTS lexical_deletes (chunk_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS skipped (
     path TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -91,7 +90,6 @@ class Store:
             raise QaError(
                 f"{path}: unreadable index store ({exc}); run `qa index --rebuild`"
             ) from None
-        self.lexical = LexicalIndex(self.db)
         self.skipped = SkippedFiles(self.db)
 
     def close(self) -> None:
@@ -164,7 +162,6 @@ class Store:
                  _blob(chunk.vector)),
             )
             ids.append(cur.lastrowid)
-            self.lexical.add(cur.lastrowid, title, text[chunk.start : chunk.end])
         self.db.executemany(
             "INSERT INTO sentences(doc_id, start, end, vector) VALUES (?,?,?,?)",
             [(doc_id, s, e, _blob(v)) for s, e, v in sentences],
@@ -172,11 +169,27 @@ class Store:
         return ids
 
     def remove_document(self, doc_id: int) -> list[int]:
-        """Delete a document, its chunks, sentences and lexical rows; return chunk ids."""
+        """Delete a document, its chunks and sentences; return the chunk ids.
+
+        The chunk ids are also queued in `lexical_deletes`, in the same transaction, so
+        their removal from the lexical index survives a kill (`qa.index.commit`).
+        """
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
-        self.lexical.remove(ids)
+        self.db.executemany("INSERT OR IGNORE INTO lexical_deletes VALUES (?)",
+                            [(i,) for i in ids])
         self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return ids
+
+    def pending_lexical_deletes(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT chunk_id FROM lexical_deletes")]
+
+    def clear_lexical_deletes(self, chunk_ids: list[int]) -> None:
+        self.db.executemany("DELETE FROM lexical_deletes WHERE chunk_id = ?",
+                            [(i,) for i in chunk_ids])
+
+    def commit_seq(self) -> int:
+        """The number of the last committed batch (0 for none)."""
+        return int(self.get_meta(COMMIT_SEQ_KEY) or 0)
 
     # -- counts -----------------------------------------------------------------------
     def count(self, table: str) -> int:

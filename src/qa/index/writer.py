@@ -22,8 +22,15 @@ from qa.embed.document_embedder import DocumentEmbedder, Embedder
 from qa.errors import IndexIncompatible, QaError
 from qa.index import generations, manifest, vectors
 from qa.index.batches import BATCH_CHUNKS, store_prepared
-from qa.index.commit import commit
-from qa.index.layout import current_generation, encoder_path, is_legacy, store_path
+from qa.index.commit import Sides, commit, recover
+from qa.index.layout import (
+    LEXICAL_DIR,
+    current_generation,
+    encoder_path,
+    is_legacy,
+    store_path,
+)
+from qa.index.lexical import LexicalIndex, LexicalWriter
 from qa.index.lock import writer_lock
 from qa.index.records import StoredDocument
 from qa.index.skipped import SkippedEntry
@@ -138,18 +145,25 @@ def _apply(
 
     vectors.finish_committed_temp(store)
     index, repaired = vectors.load_or_rebuild(store, model.DIMENSION)
-    if removed:
-        with commit(store, index):
-            drop = [cid for d in removed for cid in store.remove_document(d.id)]
-            index.remove_ids(_ids(drop))
-    store_prepared(store, index, prepared, stored, embedder, report,
-                   progress=progress, on_progress=on_progress, batch_chunks=batch_chunks)
-    if fresh or repaired:
-        with commit(store, index):
-            _finish(store, skipped)
-    else:
-        with store.transaction():
-            _finish(store, skipped)
+    folder = store.path.parent / LEXICAL_DIR
+    folder.mkdir(exist_ok=True)
+    sides = Sides(store, index, LexicalWriter(LexicalIndex(folder)))
+    try:
+        recover(sides)
+        if removed:
+            with commit(sides):
+                drop = [cid for d in removed for cid in store.remove_document(d.id)]
+                index.remove_ids(_ids(drop))
+        store_prepared(sides, prepared, stored, embedder, report, progress=progress,
+                       on_progress=on_progress, batch_chunks=batch_chunks)
+        if fresh or repaired:
+            with commit(sides):
+                _finish(store, skipped)
+        else:
+            with store.transaction():
+                _finish(store, skipped)
+    finally:
+        sides.lexical.close()
     return report
 
 

@@ -1,7 +1,7 @@
 """The search API shared by `qa ask`, `qa eval` and the terminal UI.
 
-A question is embedded once (ONNX, no torch), candidates come from FAISS and from FTS5
-BM25, both scores are completed for the whole pool, fused, and overlapping passages of
+A question is embedded once (ONNX, no torch), candidates come from FAISS and from BM25
+(tantivy), both scores are completed for the whole pool, fused, and overlapping passages of
 one document are dropped. Each kept passage gets its answering sentence: the sentence
 whose stored vector is closest to the question, which works even when no word matches.
 Whether the corpus answers at all is judged by a calibrated confidence (see
@@ -20,7 +20,8 @@ from qa.embed import model
 from qa.errors import QaError
 from qa.index import vectors
 from qa.index.generations import open_live
-from qa.index.layout import current_generation, encoder_path
+from qa.index.layout import LEXICAL_DIR, current_generation, encoder_path
+from qa.index.lexical import LexicalIndex
 from qa.index.records import Passage
 from qa.search import calibration, fusion
 from qa.search.answer_marking import answer_sentence
@@ -76,6 +77,8 @@ class Searcher:
         self.index_dir = index_dir
         self._encoder = encoder
         self.generation, self._pin, self.store = open_live(index_dir)
+        self._lexical: LexicalIndex | None = None
+        self._lexical_seq = -1
         self._faiss: faiss.Index | None = None
         self._faiss_sha: str | None = None
 
@@ -91,7 +94,8 @@ class Searcher:
         opened = open_live(self.index_dir)
         self.close()
         self.generation, self._pin, self.store = opened
-        self._faiss = self._faiss_sha = None
+        self._faiss = self._faiss_sha = self._lexical = None
+        self._lexical_seq = -1
         return True
 
     @property
@@ -104,6 +108,17 @@ class Searcher:
                 raise QaError(f"{path}: missing query encoder; run `qa index`")
             self._encoder = QueryEncoder(path)
         return self._encoder
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The generation's lexical index, reloaded when a writer has committed since."""
+        seq = self.store.commit_seq()
+        if self._lexical is None:
+            self._lexical = LexicalIndex(self.generation / LEXICAL_DIR)
+        elif seq != self._lexical_seq:
+            self._lexical.refresh()
+        self._lexical_seq = seq
+        return self._lexical
 
     @property
     def faiss_index(self) -> faiss.Index:
@@ -129,7 +144,7 @@ class Searcher:
             cos, ids = index.search(query_vector[None, :].astype(np.float32),
                                     min(depth, index.ntotal))
             dense = {int(i): float(s) for i, s in zip(ids[0], cos[0], strict=True) if i >= 0}
-        lexical = dict(self.store.lexical.search(question, depth))
+        lexical = dict(self.lexical.search(question, depth))
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
@@ -142,7 +157,7 @@ class Searcher:
             pool = [i for i in pool if i in dense]
         missing_lex = [i for i in pool if i not in lexical]
         if missing_lex:
-            lexical.update(self.store.lexical.scores(question, missing_lex))
+            lexical.update(self.lexical.scores(question, missing_lex))
         return Candidates(
             np.array(pool, dtype=np.int64),
             np.array([dense[i] for i in pool], dtype=np.float64),
@@ -178,7 +193,7 @@ class Searcher:
             start, end, sim = answer_sentence(self.store, p, qvec)
             hits.append(Hit(rank, score, p, start, end, sim))
         best_sentence = max((h.answer_similarity for h in hits), default=0.0)
-        coverage = self.store.lexical.query_coverage(question)
+        coverage = self.lexical.query_coverage(question)
         confidence = calibration.confidence(best_sentence, coverage)
         return Answer(question, confidence >= calibration.THRESHOLD, confidence, hits,
                       best_sentence, coverage)

@@ -1,0 +1,239 @@
+"""Build an index of N passages and print its speed, memory and disk figures on one line.
+
+Usage: .venv/bin/python bench/scale.py --passages N [--cache DIR] [--queries Q]
+
+Prints `passages= build_s= disk_bytes_per_passage= rss_mb= warm_p50_ms= warm_p95_ms=
+add_one_s= remove_one_s= recall_at_10=`.
+
+The corpus is synthetic, with a realistic vocabulary: words are drawn by their frequency
+in SciFact's 5,183 abstracts (a Zipf-shaped vocabulary of ~30,000 words), in sentences of
+12 to 25 words and paragraphs of about 90 words, so BM25 sees rare and common words as a
+real archive has them (text made from five articles would put every common word in every
+document). Bulk vectors come from the tests' hashing embedder: embedding a million
+passages with the real model would take days here. The hashing embedder's vectors are
+as expensive to search as real ones (same dimension, same index), so the timings hold;
+what they cannot show is ranking quality, which is measured on real data by `qa eval`.
+Questions are SciFact's test claims and the dev questions, embedded by the real ONNX
+query encoder: a query pays everything a user's does (embedding, both sides, fusion,
+answer marking, confidence).
+
+The index is built once into the cache folder (default `index/bench/scale-N`, beside the
+repository's own index and ignored by git) and reused; `--rebuild` starts again.
+Warm queries run in a child process, so its peak RSS is the query process's own.
+Adding and removing one 1,000-word document uses the real model (loaded beforehand, not
+timed) and is timed on this index and on a 1,000-passage one, alternately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from itertools import accumulate
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from qa.index.writer import update_index  # noqa: E402
+from qa.settings import Paths  # noqa: E402
+from tests.conftest import FakeEmbedder  # noqa: E402
+
+SCIFACT = REPO.parent / "shared" / "benchmarks" / "scifact"
+DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
+PASSAGES_PER_DOCUMENT = 4  # documents of ~450 words: four 160-token passages
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+class Vocabulary:
+    """SciFact's words with their frequencies, for drawing text."""
+
+    def __init__(self) -> None:
+        counts: Counter[str] = Counter()
+        with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                row = json.loads(line)
+                counts.update(w.lower() for w in WORD.findall(row["title"] + " " + row["text"]))
+        self.words = [w for w, _ in counts.most_common()]
+        self.cumulative = list(accumulate(c for _, c in counts.most_common()))
+
+    def draw(self, rng: random.Random, n: int) -> list[str]:
+        total = self.cumulative[-1]
+        return [self.words[bisect.bisect(self.cumulative, rng.random() * total)]
+                for _ in range(n)]
+
+
+def document(vocab: Vocabulary, rng: random.Random, words: int, title: str) -> str:
+    paragraphs, count = [], 0
+    while count < words:
+        sentences = []
+        for _ in range(rng.randint(4, 6)):
+            sentence = vocab.draw(rng, rng.randint(12, 25))
+            sentences.append(" ".join(sentence).capitalize() + ".")
+            count += len(sentence)
+        paragraphs.append(" ".join(sentences))
+    return f"---\ntitle: \"{title}\"\n---\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def build(paths: Paths, passages: int, vocab: Vocabulary, rebuild: bool) -> float:
+    """Write the synthetic corpus and index it; seconds spent indexing (0 if reused)."""
+    done = paths.index.parent / "built.json"
+    if done.exists() and not rebuild:
+        return float(json.loads(done.read_text())["build_s"])
+    shutil.rmtree(paths.corpus, ignore_errors=True)
+    shutil.rmtree(paths.index, ignore_errors=True)
+    rng = random.Random(passages)
+    for n in range(max(1, passages // PASSAGES_PER_DOCUMENT)):
+        folder = paths.corpus / f"{n // 1000:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"doc{n:07d}.md").write_text(
+            document(vocab, rng, 430, " ".join(vocab.draw(rng, 6)).title()), encoding="utf-8")
+    start = time.perf_counter()
+    update_index(paths, progress=sys.stderr.isatty(), embedder=FakeEmbedder())
+    build_s = time.perf_counter() - start
+    install_real_encoder(paths)
+    done.write_text(json.dumps({"build_s": build_s}))
+    return build_s
+
+
+def install_real_encoder(paths: Paths) -> None:
+    """Queries are embedded by the real ONNX encoder, whatever built the bulk vectors."""
+    from qa.embed.document_embedder import DocumentEmbedder
+    from qa.embed.model import fingerprint
+    from qa.index.layout import encoder_path
+
+    target = encoder_path(paths.index, fingerprint())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    DocumentEmbedder().install_query_encoder(target)
+
+
+def questions() -> list[str]:
+    claims = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
+    test = {line.split("\t")[0] for line in (SCIFACT / "qrels" / "test.tsv").open()}
+    ids = [json.loads(line)["_id"] for line in (SCIFACT / "queries.jsonl").open()]
+    dev = [json.loads(line)["question"] for line in DEV.open()]
+    return [c for c, i in zip(claims, ids, strict=True) if i in test] + dev
+
+
+def query_worker(index: Path, count: int) -> None:
+    """Child process: warm up, time `count` questions, print timings and peak RSS."""
+    from qa.search.searcher import Searcher
+
+    asked = questions()
+    searcher = Searcher(index)
+    searcher.search("warm up the query model", 5)
+    times = []
+    for n in range(count):
+        start = time.perf_counter()
+        searcher.search(asked[n % len(asked)], 5)
+        times.append(time.perf_counter() - start)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"times": times, "rss_mb": rss}))
+
+
+def warm_queries(index: Path, count: int) -> tuple[float, float, float]:
+    out = subprocess.run([sys.executable, __file__, "--query-worker", str(index),
+                          "--queries", str(count)], capture_output=True, text=True,
+                         check=True)
+    result = json.loads(out.stdout.splitlines()[-1])
+    times = sorted(result["times"])
+    p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+    return statistics.median(times) * 1000, p95 * 1000, result["rss_mb"]
+
+
+def add_and_remove(targets: list[Paths], vocab: Vocabulary, repeats: int) -> list[tuple]:
+    """Median seconds to add, then remove, one 1,000-word document, for each index;
+    alternated between the indexes so the machine's drift weighs on each alike."""
+    from qa.embed.document_embedder import DocumentEmbedder
+
+    embedder = DocumentEmbedder()
+    embedder.encode(["load the model before timing"])
+    adds: dict[int, list[float]] = {i: [] for i in range(len(targets))}
+    removes: dict[int, list[float]] = {i: [] for i in range(len(targets))}
+    rng = random.Random(7)
+    for r in range(repeats):
+        text = document(vocab, rng, 1000, f"Added {r}")
+        for i, paths in enumerate(targets):
+            new = paths.corpus / f"added-{r}.md"
+            new.write_text(text, encoding="utf-8")
+            start = time.perf_counter()
+            update_index(paths, progress=False, embedder=embedder)
+            adds[i].append(time.perf_counter() - start)
+            new.unlink()
+            start = time.perf_counter()
+            update_index(paths, progress=False, embedder=embedder)
+            removes[i].append(time.perf_counter() - start)
+    return [(statistics.median(adds[i]), statistics.median(removes[i]))
+            for i in range(len(targets))]
+
+
+def recall_at_10(index: Path) -> float:
+    """The dense side's top 10 against an exact search over the same vectors, for the
+    first 100 questions (1.0 for as long as the index searches exactly)."""
+    import numpy as np
+
+    from qa.index.generations import live_store
+    from qa.search.searcher import Searcher
+
+    searcher = Searcher(index)
+    with live_store(index) as store:
+        ids, matrix = store.all_vectors()
+    found = []
+    for question in questions()[:100]:
+        vector = searcher.embed(question)
+        _, approx = searcher.faiss_index.search(vector[None, :], 10)
+        exact = ids[np.argsort(-(matrix @ vector))[:10]]
+        found.append(len(set(approx[0].tolist()) & set(exact.tolist())) / 10)
+    searcher.close()
+    return float(np.mean(found))
+
+
+def disk_bytes(index: Path) -> int:
+    return sum(p.stat().st_size for p in index.rglob("*") if p.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=10_000)
+    parser.add_argument("--cache", default=str(REPO / "index" / "bench"))
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--query-worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.query_worker:
+        query_worker(Path(args.query_worker), args.queries)
+        return
+    vocab = Vocabulary()
+    base = Path(args.cache)
+    paths = Paths(base / f"scale-{args.passages}" / "corpus",
+                  base / f"scale-{args.passages}" / "index")
+    small = Paths(base / "scale-1000" / "corpus", base / "scale-1000" / "index")
+    build_s = build(paths, args.passages, vocab, args.rebuild)
+    build(small, 1000, vocab, rebuild=False)
+    from qa.index.generations import live_store
+
+    with live_store(paths.index) as store:
+        passages = store.count("chunks")
+    disk = disk_bytes(paths.index)  # the documents' text is in the store: it counts
+    p50, p95, rss = warm_queries(paths.index, args.queries)
+    (add_s, remove_s), (add_small, remove_small) = add_and_remove([paths, small], vocab,
+                                                                  args.repeats)
+    print(f"passages={passages} build_s={build_s:.1f}"
+          f" disk_bytes_per_passage={disk / passages:.0f} rss_mb={rss:.0f}"
+          f" warm_p50_ms={p50:.1f} warm_p95_ms={p95:.1f} add_one_s={add_s:.2f}"
+          f" remove_one_s={remove_s:.2f} recall_at_10={recall_at_10(paths.index):.3f}"
+          f" add_one_small_s={add_small:.2f} remove_one_small_s={remove_small:.2f}")
+
+
+if __name__ == "__main__":
+    main()
