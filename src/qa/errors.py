@@ -110,6 +110,16 @@ def _errno_in_message(exc: BaseException) -> int | None:
     return next((code for code in _FIXES if f"({os.strerror(code)})" in message), None)
 
 
+def _file_size_limited() -> bool:
+    """Whether this process runs under a file size limit (`ulimit -f`): SQLite reports a
+    write past it as a "disk I/O error" too."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return False
+    return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+
+
 def _nearly_full(folder: Path | None) -> bool:
     """Whether the file system holding `folder` has less than 1 MB left: SQLite reports a
     full disk as a "disk I/O error" when it cannot grow its shared-memory file."""
@@ -138,6 +148,8 @@ def _sqlite_error(exc: BaseException, index_dir: Path | None) -> QaError | None:
                             " `qa index --rebuild`")
     if primary == _SQLITE_IOERR and _nearly_full(index_dir):
         primary = _SQLITE_FULL
+    elif primary == _SQLITE_IOERR and _file_size_limited():
+        return SystemRefused(f"{where}: {_FIXES[errno.EFBIG]}{_UNCHANGED} (SQLite: {exc})")
     if primary in _SQLITE_FIXES:
         return SystemRefused(f"{where}: {_SQLITE_FIXES[primary]} (SQLite: {exc})")
     if primary in _SQLITE_BUSY:
