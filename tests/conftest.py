@@ -17,6 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -73,6 +74,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qa` commands in this test use the fake embedder instead of the model."""
+    from tests.support.fake_model import SEAMS
+
+    for target, fake in SEAMS.items():
+        monkeypatch.setattr(target, fake)
+
+
+@pytest.fixture(scope="session")
+def fake_index_once(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The real corpus indexed with the fake model, once per session."""
+    from qa.index.writer import update_index
+    from tests.support.fake_model import FakeDocumentEmbedder
+
+    base = tmp_path_factory.mktemp("fake")
+    shutil.copytree(CORPUS, base / "corpus")
+    paths = Paths(base / "corpus", base / "index")
+    update_index(paths, progress=False, embedder=FakeDocumentEmbedder())
+    return paths
+
+
+@pytest.fixture
+def fake_index(fake_model: None, fake_index_once: Paths, tmp_path: Path) -> Paths:
+    """A private copy of the real corpus and its fake-model index, free to change; `qa`
+    commands in the test use the fake model."""
+    shutil.copytree(fake_index_once.corpus, tmp_path / "corpus")
+    shutil.copytree(fake_index_once.index, tmp_path / "index")
+    return Paths(tmp_path / "corpus", tmp_path / "index")
+
+
+def run_fake_qa(paths: Paths, *args: str, env: dict[str, str] | None = None,
+                **options: Any) -> Ran:
+    """Run `qa ARGS` as a real process with the fake model (tests/support/fake_model.py);
+    `options` go to subprocess.run (a preexec_fn that drops privileges, say)."""
+    full_env = {**os.environ, "QA_CORPUS": str(paths.corpus), "QA_INDEX": str(paths.index),
+                **(env or {})}
+    done = subprocess.run([sys.executable, "-m", "tests.support.fake_model", *args],
+                          cwd=REPO, capture_output=True, text=True, env=full_env,
+                          timeout=300, check=False, **options)
+    return Ran(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture

@@ -1,13 +1,20 @@
 """The `qa` command line: one click group; each command imports its machinery lazily.
 
-User errors (QaError) become one line on stderr and a non-zero exit, never a
-traceback. Exit codes: 0 ok, 1 error, 2 usage, 3 index needs `--rebuild`,
-4 done but some files were skipped.
+Every failure ends in one line on stderr and a documented exit code (`qa.errors`:
+0 ok, 1 error, 2 usage, 3 index needs `--rebuild`, 4 done but some files were skipped,
+5 the system refused a read or write, 70 a bug in qa, 130 interrupted), never in a
+traceback: `_user_errors` turns user errors, full disks, read-only folders and damaged
+SQLite files into their line with the fix, and anything unexpected into a line naming
+the log file that holds the traceback (`qa.crash_log`). `QA_DEBUG=1` shows tracebacks.
+Text from documents and file names is printed with control characters made visible
+(`qa.output.safe_text`).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import errno
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -15,10 +22,19 @@ from typing import Any
 
 import click
 
-from qa.errors import QaError
+from qa.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_SKIPPED, QaError
+from qa.output.safe_text import visible_line, visible_text
 from qa.settings import Paths
 
-EXIT_SKIPPED = 4
+
+def _say(line: str) -> None:
+    """One line on stderr, with any control character from a file name made visible."""
+    click.echo(visible_line(line), err=True)
+
+
+def _show(text: str) -> None:
+    """Text on stdout (names, summaries, tables), with control characters made visible."""
+    click.echo(visible_text(text))
 
 
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,14 +42,32 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except QaError as exc:
-            click.echo(f"qa: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("qa: interrupted", err=True)
-            sys.exit(130)
+        except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own: usage errors and exits, reported by click
+        except BaseException as exc:
+            sys.exit(_fail(exc, kwargs.get("index_dir")))
 
     return wrapper
+
+
+def _fail(exc: BaseException, index_option: str | None) -> int:
+    """Say what went wrong in one line; return the exit code. Unexpected exceptions are
+    logged with their traceback, and the line names the log."""
+    if isinstance(exc, KeyboardInterrupt):
+        _say("qa: interrupted")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        # The reader of our output went away (`qa ask ... | head`): nothing to tell it.
+        with contextlib.suppress(OSError):  # so that the exit's flush fails quietly too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    if os.environ.get("QA_DEBUG") and not isinstance(exc, QaError):
+        raise exc
+    from qa.crash_log import explain
+
+    error = explain(exc, Paths.resolve(None, index_option).index)
+    _say(f"qa: {error}")
+    return error.exit_code
 
 
 _corpus_option = click.option(
@@ -74,7 +108,7 @@ def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
 
     report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty)
     for path, reason in report.skipped:
-        click.echo(f"qa: {path}: skipped, {reason}", err=True)
+        _say(f"qa: {path}: skipped, {reason}")
     return report
 
 
@@ -94,7 +128,7 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
     if not index_exists(paths.index):
         if not update:
             raise QaError(f"{paths.index}: no index yet; run `qa index`")
-        click.echo(f"qa: no index at {paths.index} yet; building it", err=True)
+        _say(f"qa: no index at {paths.index} yet; building it")
         _run_update(paths, quiet=quiet)
         return frozenset()
     with live_store(paths.index) as store:
@@ -102,11 +136,10 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
     if not stale:
         return frozenset()
     if not update:
-        click.echo(f"qa: warning: corpus changed since the last index ({stale.describe()});"
-                   " answering from the old index (--no-update)", err=True)
+        _say(f"qa: warning: corpus changed since the last index ({stale.describe()});"
+             " answering from the old index (--no-update)")
         return frozenset(stale.changed + stale.removed)
-    click.echo(f"qa: corpus changed since the last index ({stale.describe()}); updating",
-               err=True)
+    _say(f"qa: corpus changed since the last index ({stale.describe()}); updating")
     _run_update(paths, quiet=quiet)
     return frozenset()
 
@@ -143,7 +176,7 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
     if not asked:
         raise QaError("question: stdin held no questions")
     changed = _ensure_fresh(paths, update=not no_update, quiet=quiet)
-    from qa.output.json_output import answer_json
+    from qa.output.json_output import answer_json, json_line
     from qa.output.text import answer_text
     from qa.search.searcher import Searcher
 
@@ -153,7 +186,7 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
         for n, question in enumerate(asked):
             answer = searcher.search(question, k, mode=mode)
             if as_json:
-                click.echo(json.dumps(answer_json(answer, changed), ensure_ascii=False))
+                click.echo(json_line(answer_json(answer, changed)))
             else:
                 click.echo(("\n" if n else "") + answer_text(answer, color, changed),
                            nl=False)
@@ -177,14 +210,14 @@ def evaluate(questions_file: str | None, beir_dir: str | None, split: str, no_up
     if beir_dir:
         from qa.evaluation.beir import run_beir
 
-        click.echo(run_beir(paths, beir_dir, split))
+        _show(run_beir(paths, beir_dir, split))
         return
     if not questions_file:
         raise QaError("QUESTIONS_FILE: give a JSONL question file, or --beir DIR")
     from qa.evaluation.questions import run_questions
 
     _ensure_fresh(paths, update=not no_update, quiet=False)
-    click.echo(run_questions(paths, questions_file))
+    _show(run_questions(paths, questions_file))
 
 
 def _corpus_change(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -211,12 +244,11 @@ def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: st
     paths = Paths.resolve(corpus, index_dir)
     result = add_to_corpus(paths.corpus, list(sources))
     for rel in result.copied:
-        click.echo(f"added {rel}")
+        _show(f"added {visible_line(rel)}")
     for src, rel in result.identical:
-        click.echo(f"qa: {src}: identical content already in the corpus as {rel}; skipped",
-                   err=True)
+        _say(f"qa: {src}: identical content already in the corpus as {rel}; skipped")
     for src, reason in result.refused:
-        click.echo(f"qa: {src}: refused, {reason}", err=True)
+        _say(f"qa: {src}: refused, {reason}")
     report = _run_update(paths, quiet=quiet)
     click.echo(report.summary())
     if result.refused:
@@ -233,7 +265,7 @@ def remove(targets: tuple[str, ...], quiet: bool, corpus: str | None,
 
     paths = Paths.resolve(corpus, index_dir)
     for rel in remove_from_corpus(paths.corpus, list(targets)):
-        click.echo(f"removed {rel}")
+        _show(f"removed {visible_line(rel)}")
     click.echo(_run_update(paths, quiet=quiet, allow_empty=True).summary())
 
 
@@ -245,7 +277,7 @@ def status(corpus: str | None, index_dir: str | None) -> None:
     """Documents, chunks, model, size, last update, and stale or skipped files."""
     from qa.index.status import status_text
 
-    click.echo(status_text(Paths.resolve(corpus, index_dir)))
+    _show(status_text(Paths.resolve(corpus, index_dir)))
 
 
 @cli.command()
@@ -260,4 +292,7 @@ def tui(corpus: str | None, index_dir: str | None) -> None:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except Exception as exc:  # outside any command (the commands catch their own)
+        sys.exit(_fail(exc, None))

@@ -1,7 +1,9 @@
 """`qa add` and `qa remove`: change the corpus folder safely, then let the indexer catch up.
 
 Adding never overwrites: a name that exists with different content is refused, and
-content already somewhere in the corpus (same SHA-256) is reported and skipped. Folders
+content already somewhere in the corpus (same SHA-256) is reported and skipped. A
+source that cannot be read (permissions, an unlistable folder) is refused by name, and
+the other sources are still added. Folders
 are copied with their layout; symlinks are not followed out of the given tree. Each
 file is copied to a temporary name and linked into place (`qa.atomic.new_file_path`),
 so the corpus never holds half a file, and a file created meanwhile under the same
@@ -10,6 +12,8 @@ name is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +34,14 @@ class AddResult:
 
 
 def _sources(arg: str) -> list[tuple[Path, str]]:
-    """(file, destination relative path) for a file or every file of a folder."""
+    """(file, destination relative path) for a file or every file of a folder; OSError
+    if the folder cannot be listed."""
     src = Path(arg)
     if not src.exists() and not src.is_symlink():
         raise QaError(f"{arg}: no such file or folder")
     if src.is_file():
         return [(src, src.name)]
+    os.scandir(src).close()  # an unlistable folder is refused, not silently empty
     # The corpus walk's rules serve a source tree too: no hidden files, no link that
     # leaves the given tree, no linked folder entered.
     root = src.resolve()
@@ -47,8 +53,13 @@ def _corpus_hashes(corpus: Path, sizes: set[int]) -> dict[str, str]:
     hashes: dict[str, str] = {}
     for f in scan_corpus(corpus):
         if f.size in sizes:
-            hashes.setdefault(file_sha256(f.path), f.rel)
+            with contextlib.suppress(OSError):  # an unreadable corpus file matches nothing
+                hashes.setdefault(file_sha256(f.path), f.rel)
     return hashes
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"cannot be read ({exc.strerror or exc}); check its permissions"
 
 
 def add_to_corpus(corpus: Path, args: list[str]) -> AddResult:
@@ -56,14 +67,24 @@ def add_to_corpus(corpus: Path, args: list[str]) -> AddResult:
     if not corpus.is_dir():
         raise QaError(f"{corpus}: corpus folder not found (set --corpus or QA_CORPUS)")
     corpus = corpus.resolve()
-    candidates = [item for arg in args for item in _sources(arg)]
-    existing = _corpus_hashes(corpus, {src.stat().st_size for src, _ in candidates})
     result = AddResult()
-    for src, rel in candidates:
+    candidates: list[tuple[Path, str, str]] = []  # (source, destination, SHA-256)
+    for arg in args:
+        try:
+            sources = _sources(arg)
+        except OSError as exc:
+            result.refused.append((arg, _unreadable(exc)))
+            continue
+        for src, rel in sources:
+            try:
+                candidates.append((src, rel, file_sha256(src)))
+            except OSError as exc:
+                result.refused.append((str(src), _unreadable(exc)))
+    existing = _corpus_hashes(corpus, {src.stat().st_size for src, _, _ in candidates})
+    for src, rel, sha in candidates:
         if src.resolve().is_relative_to(corpus):
             result.identical.append((str(src), src.resolve().relative_to(corpus).as_posix()))
             continue
-        sha = file_sha256(src)
         dest = corpus / rel
         if sha in existing:
             result.identical.append((str(src), existing[sha]))

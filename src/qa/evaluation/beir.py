@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from qa.errors import QaError
 from qa.evaluation.table import MODES, side_by_side
@@ -29,17 +31,49 @@ def materialise_beir_corpus(beir_dir: Path, corpus_dir: Path) -> None:
     """Write each BEIR document as a Markdown file with its title in front matter, so
     the benchmark runs through exactly the pipeline users get."""
     source = beir_dir / "corpus.jsonl"
-    if not source.exists():
-        raise QaError(f"{source}: not found; is {beir_dir} a BEIR folder?")
+    if not source.is_file():
+        raise QaError(f"{source}: not found; {_hint(beir_dir)}")
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    with source.open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            path = corpus_dir / f"{_safe_name(row['_id'])}.md"
-            body = row.get("text", "").strip() or row.get("title", "")
-            content = f"---\ntitle: {json.dumps(row.get('title') or row['_id'])}\n---\n\n{body}\n"
-            if not path.exists() or path.read_text(encoding="utf-8") != content:
-                path.write_text(content, encoding="utf-8")
+    for row in _rows(source):
+        path = corpus_dir / f"{_safe_name(row['_id'])}.md"
+        body = row["text"].strip() or row["title"]
+        content = f"---\ntitle: {json.dumps(row['title'] or row['_id'])}\n---\n\n{body}\n"
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.write_text(content, encoding="utf-8")
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a BEIR JSON Lines file, each with a string `_id`, `title` and `text`
+    (empty when absent); a QaError naming the file and line for anything else."""
+    hint = _hint(path.parent)
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise QaError(f"{path}: not found; {hint}") from None
+    with handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    yield _row(path, number, line, hint)
+        except UnicodeDecodeError:
+            raise QaError(f"{path}: not UTF-8 text; {hint}") from None
+
+
+def _hint(folder: Path) -> str:
+    return f"is {folder} a BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)?"
+
+
+def _row(path: Path, number: int, line: str, hint: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        raise QaError(f"{path}:{number}: not valid JSON ({exc}); {hint}") from None
+    if not isinstance(row, dict) or not isinstance(row.get("_id"), str | int):
+        raise QaError(f"{path}:{number}: a BEIR row is a JSON object with an \"_id\"; {hint}")
+    fields = {key: row.get(key) or "" for key in ("title", "text")}
+    if not all(isinstance(value, str) for value in fields.values()):
+        raise QaError(f"{path}:{number}: \"title\" and \"text\" must be strings; {hint}")
+    return {"_id": str(row["_id"]), **fields}
 
 
 def _safe_name(doc_id: str) -> str:
@@ -52,19 +86,25 @@ def load_beir_queries(
     qrels_path = beir_dir / "qrels" / f"{split}.tsv"
     if not qrels_path.exists():
         raise QaError(f"{qrels_path}: no such split")
+    try:
+        lines = qrels_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise QaError(f"{qrels_path}: not UTF-8 text") from None
     qrels: dict[str, dict[str, int]] = {}
-    for number, line in enumerate(qrels_path.read_text(encoding="utf-8").splitlines()):
+    for number, line in enumerate(lines, 1):
         parts = line.split("\t")
-        if number == 0 and not parts[-1].strip().lstrip("-").isdigit():
+        if number == 1 and not parts[-1].strip().lstrip("-").isdigit():
             continue  # header
-        qid, did, rel = parts[0], parts[1], int(parts[2])
-        qrels.setdefault(qid, {})[_safe_name(did)] = rel
-    queries = {}
-    with (beir_dir / "queries.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["_id"] in qrels:
-                queries[row["_id"]] = row["text"]
+        if not line.strip():
+            continue
+        if len(parts) < 3 or not parts[2].strip().lstrip("-").isdigit():
+            raise QaError(f"{qrels_path}:{number}: expected query-id, corpus-id and a whole"
+                          " number score, separated by tabs")
+        qrels.setdefault(parts[0], {})[_safe_name(parts[1])] = int(parts[2])
+    if not qrels:
+        raise QaError(f"{qrels_path}: no relevance judgements (query-id, corpus-id, score)")
+    queries = {row["_id"]: row["text"] for row in _rows(beir_dir / "queries.jsonl")
+               if row["_id"] in qrels}
     return queries, qrels
 
 

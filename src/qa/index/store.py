@@ -13,6 +13,7 @@ own table through `Store.db`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import QaError
+from qa.errors import QaError, as_user_error
 from qa.index.records import NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
@@ -79,15 +80,17 @@ class Store:
             raise QaError(f"{path}: no index store; run `qa index`")
         self.path = path
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA busy_timeout = 10000")
-            if create:
-                self.db.execute("PRAGMA journal_mode = WAL")
-                self.db.executescript(_SCHEMA)
-            self.db.execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+            try:
+                self.db = _connect(str(path), create, uri=False)
+            except sqlite3.OperationalError as exc:
+                if create or not _read_only_folder(path.parent, exc):
+                    raise
+                # Nobody can write this folder (a read-only mount or copy), so no writer
+                # can change the store: SQLite may read it without creating the -wal and
+                # -shm files that WAL mode otherwise needs beside it.
+                self.db = _connect(f"{path.as_uri()}?immutable=1", False, uri=True)
         except sqlite3.DatabaseError as exc:
-            raise QaError(
+            raise as_user_error(exc, path.parent) or QaError(
                 f"{path}: unreadable index store ({exc}); run `qa index --rebuild`"
             ) from None
         self.skipped = SkippedFiles(self.db)
@@ -97,12 +100,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception.
+
+        SQLite may already have rolled back by itself (it does on SQLITE_FULL and some
+        I/O errors); a second ROLLBACK would then raise and hide the real error.
+        """
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -248,6 +256,28 @@ class Store:
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """Every chunk id and vector, for rebuilding the FAISS file without embedding."""
         return _arrays(self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall())
+
+
+def _connect(target: str, create: bool, *, uri: bool) -> sqlite3.Connection:
+    db = sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
+    try:
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 10000")
+        if create:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(_SCHEMA)
+        db.execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _read_only_folder(folder: Path, exc: sqlite3.Error) -> bool:
+    """Whether `exc` is SQLite failing to create its WAL files in an unwritable folder."""
+    read_only, cant_open = 8, 14  # SQLITE_READONLY, SQLITE_CANTOPEN
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    return code in (read_only, cant_open) and not os.access(folder, os.W_OK)
 
 
 def _arrays(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,17 +1,23 @@
 """The fixed JSON shape of an answer: one object per question, for `qa ask --json`.
 
-Text is kept exactly as indexed (JSON escapes what needs escaping), so `text` equals
-the indexed document's `[start:end]`.
+Text is kept exactly as indexed, so `text` equals the indexed document's `[start:end]`.
+JSON escapes the C0 control characters itself; `json_line` also escapes DEL and the C1
+controls (which `ensure_ascii=False` would print raw, and which some terminals act on),
+so a JSON line shown on a terminal cannot drive it either.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from qa.output.citation import citation
 
 if TYPE_CHECKING:
     from qa.search.searcher import Answer, Hit
+
+_RAW_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def hit_json(hit: Hit, weak: bool, stale: bool = False) -> dict[str, Any]:
@@ -47,3 +53,9 @@ def answer_json(answer: Answer, changed: frozenset[str] = frozenset()) -> dict[s
         "results": [hit_json(h, not answer.answered, h.passage.path in changed)
                     for h in answer.hits],
     }
+
+
+def json_line(value: Any) -> str:
+    """`value` as one line of JSON, non-ASCII text readable, no raw control character."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

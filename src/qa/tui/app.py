@@ -32,6 +32,7 @@ from textual.worker import get_current_worker
 
 from qa.errors import QaError
 from qa.output.citation import citation
+from qa.output.safe_text import visible_line, visible_text
 from qa.settings import Paths
 from qa.tui.document_screen import DocumentScreen
 from qa.tui.engine import Engine, Problem, ProblemError
@@ -95,10 +96,14 @@ class QaApp(App[None]):
         self.reindexing = False
         self._search_seq = 0
         self._pending_search: int | None = None
+        # A question asked while the index is loading or being rebuilt waits here, not in
+        # a worker thread: Enter pressed ten times costs nothing, and only the last runs.
+        self._queued: tuple[int, str] | None = None
         self._document_seq = 0
         self._opening: tuple[Hit, str] | None = None  # (hit, question) being opened
         self._launched = time.perf_counter()
         self.ready_seconds: float | None = None  # launch to model ready, for the record
+        self.crash_line = ""  # the one line printed if the app ends on an unexpected error
         self.notice_kind = ""
 
     # -- layout -----------------------------------------------------------------------
@@ -132,20 +137,39 @@ class QaApp(App[None]):
     def on_unmount(self) -> None:
         self.engine.close()
 
+    def failure_text(self, exc: BaseException) -> str:
+        """What to tell the user about a failure: its one line with the fix, or for a
+        bug, a line naming the log that holds the traceback (never the traceback)."""
+        from qa.crash_log import explain
+
+        return str(explain(exc, self.paths.index))
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception no handler caught ends the app, as in Textual; but where Textual
+        prints a traceback with local variables (document text among them), qa logs it
+        and prints one line, like the CLI (see `_fatal_error`)."""
+        self.crash_line = f"qa: {self.failure_text(error)}"
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        self.panic(Text(visible_line(self.crash_line)))
+
     @property
     def searching(self) -> bool:
         """A question was asked and its results (or failure) have not arrived yet."""
         return self._pending_search is not None
 
     def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
-        """Show a toast, and keep its text in `notices` (what the user was told)."""
+        """Show a toast, and keep its text in `notices` (what the user was told). File
+        names and reasons in it are shown with control characters made visible."""
+        message = visible_text(message)
         self.notices.append(message)
         super().notify(message, **kwargs)
 
     def set_notice(self, text: str, kind: str = "") -> None:
         """The line above the results. `kind`: info, weak, loading, problem; "" hides it."""
         notice = self.notice
-        notice.update(Text(text))
+        notice.update(Text(visible_text(text)))
         for name in ("info", "weak", "loading", "problem"):
             notice.set_class(kind == name, f"-{name}")
         notice.set_class(not kind, "-hidden")
@@ -172,9 +196,16 @@ class QaApp(App[None]):
         if self.results.answer is None:
             self.passage.show_message(WELCOME)
         self.refresh_bindings()
+        if self._queued is not None:
+            seq, question = self._queued
+            self._queued = None
+            self.set_notice("Searching…", "loading")
+            self._search(seq, question)
 
     def on_index_unusable(self, message: IndexUnusable) -> None:
         self.ready = False
+        self._queued = None
+        self._pending_search = None
         self._show_problem(message.problem)
 
     def _show_problem(self, problem: Problem) -> None:
@@ -209,27 +240,29 @@ class QaApp(App[None]):
         self.question_input.reset_history_walk()
         self._search_seq += 1
         self._pending_search = self._search_seq
-        if self.ready:
+        if self.ready and self.engine.ready:
             self.set_notice("Searching…", "loading")
-        elif self.engine.problem is None:
+            self._search(self._search_seq, question)
+        elif self.engine.problem is not None and not self.reindexing:
+            self._pending_search = None
+            self._show_problem(self.engine.problem)
+        else:
+            self._queued = (self._search_seq, question)
             self.set_notice("Loading model… your question runs as soon as it is ready.",
                             "loading")
-        self._search(self._search_seq, question)
 
     @work(thread=True, group="search", exclusive=True, exit_on_error=False)
     def _search(self, seq: int, question: str) -> None:
-        """Run one search; waits (in this thread) for the model if it is still loading."""
+        """Run one search on the open index."""
         started = time.perf_counter()
         try:
             answer = self.engine.search(question, RESULTS_K)
         except ProblemError as exc:
             message = f"{exc.problem.message} {exc.problem.fix}"
-        except QaError as exc:
-            message = str(exc)
         except Exception as exc:
-            message = (f"Search failed ({type(exc).__name__}: {exc})."
-                       + (" The index is being updated; ask again when it finishes."
-                          if self.reindexing else ""))
+            message = self.failure_text(exc)
+            if self.reindexing and not isinstance(exc, QaError):
+                message += " The index is being updated; ask again when it finishes."
         else:
             if not get_current_worker().is_cancelled:
                 self.post_message(SearchFinished(seq, answer, time.perf_counter() - started))
@@ -301,7 +334,7 @@ class QaApp(App[None]):
         if hit is None:
             self.notify("No result selected.", severity="warning", timeout=3)
             return
-        self.copy_to_clipboard(citation(hit.passage))
+        self.copy_to_clipboard(visible_line(citation(hit.passage)))
         self.notify("Citation copied", timeout=3)
 
     @on(ResultsList.HitChosen)
@@ -322,11 +355,15 @@ class QaApp(App[None]):
     def _load_document(self, seq: int, doc_id: int) -> None:
         try:
             text = self.engine.document_text(doc_id)
+        except ProblemError as exc:
+            failure = f"{exc.problem.message} {exc.problem.fix}"
         except Exception as exc:
-            self.call_from_thread(self.notify, f"Cannot open the document: {exc}",
-                                  severity="error", markup=False)
+            failure = self.failure_text(exc)
+        else:
+            self.post_message(DocumentLoaded(seq, text))
             return
-        self.post_message(DocumentLoaded(seq, text))
+        self.call_from_thread(self.notify, f"Cannot open the document: {failure}",
+                              severity="error", markup=False)
 
     def on_document_loaded(self, message: DocumentLoaded) -> None:
         if message.seq != self._document_seq or self._opening is None:
@@ -376,8 +413,7 @@ class QaApp(App[None]):
                 return
         error = outcome.get("error")
         if error is not None:
-            text = str(error) if isinstance(error, QaError) else f"{type(error).__name__}: {error}"
-            self.post_message(ReindexFailed(text))
+            self.post_message(ReindexFailed(self.failure_text(error)))
         else:
             report = outcome["report"]
             self.post_message(ReindexFinished(report.summary(), list(report.skipped),

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from qa.output.citation import citation
+from qa.output.safe_text import visible_line, visible_text
 from qa.tui.highlight import question_terms, styled_span
 
 if TYPE_CHECKING:
@@ -63,16 +64,16 @@ class DocumentScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         p = self.hit.passage
-        cite = Text(citation(p))
+        cite = Text(visible_line(citation(p)))
         cite.stylize("bold", 0, len(p.title) + 2)  # the quoted title leads the citation
         yield Static(cite, id="doc-citation", markup=False)
         with VerticalScroll(id="doc-body"):
             before = self.document[: self._head].rstrip("\n")
             after = self.document[self._tail :].lstrip("\n")
-            yield Static(Text(before), id="doc-before", markup=False,
+            yield Static(Text(visible_text(before)), id="doc-before", markup=False,
                          classes="" if before else "-empty")
             yield Static(id="doc-passage", markup=False)
-            yield Static(Text(after), id="doc-after", markup=False,
+            yield Static(Text(visible_text(after)), id="doc-after", markup=False,
                          classes="" if after else "-empty")
         yield Footer()
 
@@ -111,5 +112,5 @@ class DocumentScreen(Screen[None]):
         self.dismiss()
 
     def action_copy_citation(self) -> None:
-        self.app.copy_to_clipboard(citation(self.hit.passage))
+        self.app.copy_to_clipboard(visible_line(citation(self.hit.passage)))
         self.notify("Citation copied", timeout=3)

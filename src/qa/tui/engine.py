@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from qa.errors import IndexIncompatible, QaError
+from qa.errors import IndexIncompatible, QaError, SystemRefused
 from qa.settings import Paths
 
 if TYPE_CHECKING:
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from qa.search.searcher import Answer, Searcher
 
 WARM_UP_QUESTION = "warm up the query model"
+# How long a search, a document or the status line waits for an index that is being
+# opened (or reopened after a re-index) before saying so, rather than waiting forever.
+OPEN_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class Engine:
     """Opens the index, answers questions and re-indexes, safely from any thread."""
 
     def __init__(
-        self, paths: Paths, embedder: Embedder | None = None, query_encoder: Any = None
+        self, paths: Paths, embedder: Embedder | None = None, query_encoder: Any = None,
+        open_timeout: float = OPEN_TIMEOUT,
     ) -> None:
         """`embedder` re-indexes (default: the real model); `query_encoder` embeds
         questions instead of the index's ONNX encoder (the tests' fake, or a slow one)."""
@@ -71,7 +75,7 @@ class Engine:
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
         self._spare_encoder: Any = query_encoder  # kept across a rebuild, which closes the searcher
-        self._settled = threading.Event()  # set once an open attempt has finished
+        self.open_timeout = open_timeout
         self.problem: Problem | None = None
 
     @property
@@ -81,20 +85,30 @@ class Engine:
     # -- opening --------------------------------------------------------------------
     def load(self) -> IndexInfo:
         """Open the index and warm the model up; raise ProblemError if it cannot answer."""
-        self._settled.clear()
+        with self._locked():
+            encoder = self._take_encoder()
+            self._close_locked()
+            try:
+                self._searcher = self._open(encoder)
+            except Exception as exc:
+                self.problem = self._problem_from(exc)
+                raise ProblemError(self.problem) from None
+            self.problem = None
+        return self.info()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The engine's lock, or ProblemError after `open_timeout` seconds: an open that
+        hangs (a stalled disk, a slow first model load) must not hang every caller."""
+        if not self._lock.acquire(timeout=self.open_timeout):
+            raise ProblemError(Problem(
+                f"The index at {self.paths.index} is still opening after"
+                f" {self.open_timeout:g} s.",
+                "Ask again in a moment; if this persists, press ctrl+r to rebuild it."))
         try:
-            with self._lock:
-                encoder = self._take_encoder()
-                self._close_locked()
-                try:
-                    self._searcher = self._open(encoder)
-                except Exception as exc:
-                    self.problem = self._problem_from(exc)
-                    raise ProblemError(self.problem) from None
-                self.problem = None
-                return self._info_locked()
+            yield
         finally:
-            self._settled.set()
+            self._lock.release()
 
     def _take_encoder(self) -> Any:
         """The already-loaded ONNX encoder, so reopening after a re-index costs no reload."""
@@ -155,59 +169,56 @@ class Engine:
         )
 
     def _problem_from(self, exc: BaseException) -> Problem:
+        from qa.crash_log import explain
+
         if isinstance(exc, ProblemError):
             return exc.problem
+        rebuild = "Press ctrl+r to rebuild the index from the corpus."
         if isinstance(exc, IndexIncompatible):
-            return Problem(str(exc), "Press ctrl+r to rebuild the index from the corpus.", True)
-        if isinstance(exc, QaError):
-            return Problem(f"The index cannot be used: {exc}",
-                           "Press ctrl+r to rebuild the index from the corpus.", True)
-        return Problem(
-            f"The index at {self.paths.index} cannot be opened"
-            f" ({type(exc).__name__}: {exc}).",
-            "Press ctrl+r to rebuild the index from the corpus.",
-            True,
-        )
+            return Problem(str(exc), rebuild, True)
+        error = explain(exc, self.paths.index)
+        if isinstance(error, SystemRefused):  # the fix is outside qa, and in the message
+            return Problem(f"The index cannot be opened: {error}.", "Then press ctrl+r.")
+        return Problem(f"The index cannot be used: {error}", rebuild, True)
 
     # -- reading --------------------------------------------------------------------
     def search(self, question: str, k: int = 5) -> Answer:
-        """Wait for the model if it is still loading, then run the one search API."""
-        self._settled.wait()
-        with self._lock:
-            if self._searcher is None:
-                raise ProblemError(self.problem or self._missing_index_problem())
-            return self._searcher.search(question, k)
+        """Run the one search API on the open index (the app asks only once it is)."""
+        with self._locked():
+            return self._open_searcher().search(question, k)
 
     def document_text(self, doc_id: int) -> str:
-        self._settled.wait()
-        with self._lock:
-            if self._searcher is None:
-                raise ProblemError(self.problem or self._missing_index_problem())
+        with self._locked():
             try:
-                return self._searcher.store.document_text(doc_id)
+                return self._open_searcher().store.document_text(doc_id)
             except TypeError:  # no such row: the document left the index since
                 raise QaError(
                     "That document is no longer in the index; ask the question again."
                 ) from None
 
-    def info(self) -> IndexInfo:
-        with self._lock:
-            if self._searcher is None:
-                raise ProblemError(self.problem or self._missing_index_problem())
-            return self._info_locked()
+    def _open_searcher(self) -> Searcher:
+        if self._searcher is not None:
+            return self._searcher
+        raise ProblemError(self.problem or self._missing_index_problem())
 
-    def _info_locked(self) -> IndexInfo:
+    def info(self) -> IndexInfo:
+        """Counts, model and staleness. The corpus is scanned before taking the lock, so
+        a big or slow corpus folder never holds a search up."""
+        from qa.corpus.walk import CorpusFile, scan_corpus
         from qa.index.staleness import staleness
 
-        assert self._searcher is not None
-        store = self._searcher.store
+        files: list[CorpusFile] | None
         try:
-            stale = staleness(self.paths, store)
-            stale_text = stale.describe() if stale else None
+            files = scan_corpus(self.paths.corpus)
         except QaError:
-            stale_text = "corpus folder missing"
-        return IndexInfo(store.count("documents"), store.count("chunks"), self._model_name(),
-                         stale_text)
+            files = None  # the corpus folder is gone
+        with self._locked():
+            store = self._open_searcher().store
+            stale = staleness(self.paths, store, files) if files is not None else None
+            documents, chunks = store.count("documents"), store.count("chunks")
+        stale_text = ("corpus folder missing" if files is None else
+                      stale.describe() if stale else None)
+        return IndexInfo(documents, chunks, self._model_name(), stale_text)
 
     def _model_name(self) -> str:
         """The model named in the manifest, without its organisation prefix."""
@@ -244,12 +255,12 @@ class Engine:
             )
         finally:
             report("Reopening the index…")
-            with contextlib.suppress(ProblemError):  # self.problem then says what is wrong
+            with contextlib.suppress(ProblemError):  # self.problem says what is wrong
                 self.load()
 
     # -- closing --------------------------------------------------------------------
     def close(self) -> None:
-        with self._lock:
+        with contextlib.suppress(ProblemError), self._locked():  # a hung open: exit anyway
             self._close_locked()
 
     def _close_locked(self) -> None:

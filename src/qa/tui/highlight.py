@@ -2,7 +2,10 @@
 
 Everything here builds `rich.text.Text` from plain strings plus explicit spans, never
 markup, so a document that contains `[bold red]x[/]` or `[@click=app.quit]x[/]` is shown
-exactly as written and cannot trigger styles, links or actions.
+exactly as written and cannot trigger styles, links or actions. Control characters (an
+ESC sequence in a saved page) are shown as visible pictures of the same length
+(`qa.output.safe_text`), so they cannot drive the terminal and every span still lands
+on the same characters.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import re
 
 from rich.style import Style
 from rich.text import Text
+
+from qa.output.safe_text import visible_line, visible_text
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
@@ -69,7 +74,7 @@ def styled_span(
     Spans are clipped to the text, so a span that starts before or ends after this slice
     (a passage cut across widgets) still styles the part that is here.
     """
-    text = Text(plain)
+    text = Text(visible_text(plain))
     for start, end, style in spans:
         a, b = max(start - offset, 0), min(end - offset, len(plain))
         if a < b:
@@ -82,5 +87,5 @@ def first_line(text: str) -> str:
     """The first non-blank line, whitespace-collapsed, for one-row previews."""
     for line in text.splitlines():
         if line.strip():
-            return " ".join(line.split())
+            return visible_line(" ".join(line.split()))
     return ""

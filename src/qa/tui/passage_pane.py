@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from qa.output.citation import citation
+from qa.output.safe_text import visible_line
 from qa.tui.highlight import question_terms, styled_span
 
 if TYPE_CHECKING:
@@ -73,9 +74,9 @@ class PassagePane(VerticalScroll):
             question_terms(question), style("passage-pane--term"),
         ))
         text.append("\n\nCitation (c copies it): ", style=style("passage-pane--meta"))
-        text.append(citation(p), style=style("passage-pane--citation"))
+        text.append(visible_line(citation(p)), style=style("passage-pane--citation"))
         if p.author:
-            text.append(f" — by {p.author}", style=style("passage-pane--meta"))
+            text.append(f" — by {visible_line(p.author)}", style=style("passage-pane--meta"))
         self.body.update(text)
         self.border_title = f"Passage {hit.rank}/{total}"
         self.border_subtitle = "c copy citation · o open document"

@@ -11,6 +11,7 @@ from textual import events, on
 from textual.message import Message
 from textual.widgets import DataTable
 
+from qa.output.safe_text import visible_line
 from qa.tui.highlight import first_line
 
 if TYPE_CHECKING:
@@ -22,8 +23,9 @@ _FLEX_SHARES = (("Title", 0.45, 60), ("Source", 0.2, 30), ("Passage", 0.35, 10_0
 
 
 def _cell(value: str, style: str = "") -> Text:
-    """A literal, one-line cell: DataTable would parse a plain str as markup."""
-    return Text(value, style=style, no_wrap=True, overflow="ellipsis")
+    """A literal, one-line cell: DataTable would parse a plain str as markup, and a
+    control character from a document would reach the terminal."""
+    return Text(visible_line(value), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def place(hit: Hit) -> str:

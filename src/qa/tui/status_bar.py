@@ -7,6 +7,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.widgets import Static
 
+from qa.output.safe_text import visible_line
 from qa.tui.engine import IndexInfo
 
 
@@ -27,7 +28,7 @@ class StatusBar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         for chunk, component in parts:
             style = self.get_component_rich_style(component) if component else ""
-            text.append(chunk, style=style)
+            text.append(visible_line(chunk), style=style)
         self.update(text)
 
     def show_loading(self) -> None:

@@ -5,6 +5,14 @@ footers; its metadata extraction gives title, author, date and site name. It run
 offline on the given bytes only: no URL is passed and no fetching function is called.
 trafilatura (~0.15 s to import) is imported inside `load_html`, so only indexing of
 HTML pays for it, never a query.
+
+Control characters: lxml refuses to store a C0 control other than tab, newline and CR
+in an element ("All strings must be XML compatible"), yet its HTML parser puts them in
+the tree from character references like `&#27;`. trafilatura rewrites text in the tree
+as it works, hits that ValueError, and returns nothing for the whole page. So the page
+is parsed here first, and each such control (raw or referenced) becomes its Unicode
+Control Picture (ESC as U+241B), the same picture qa shows on screen for a control
+character in any document, before trafilatura sees the tree.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ _WHATWG_ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252"}
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CONTAINERS = frozenset({"body", "div", "section", "article", "main"})
 _QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability")
+# C0 controls that XML (and so lxml) refuses, to their Control Pictures U+2400..U+241F.
+_XML_INVALID = {code: chr(0x2400 + code) for code in range(0x20) if chr(code) not in "\t\n\r"}
 # Fewer words than this is a page without an article: trafilatura then falls back to
 # whatever text there is ("Home News We use cookies."), which is not worth indexing.
 MIN_ARTICLE_WORDS = 12
@@ -104,13 +114,18 @@ def _extract(html: str) -> Any:
     import datetime as dt
 
     import trafilatura
+    from trafilatura.utils import load_html as parse_html
 
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        tree = parse_html(html.translate(_XML_INVALID))
+        if tree is None:
+            return None
+        _picture_controls(tree)
         return trafilatura.bare_extraction(
-            html,
+            tree,
             url=None,  # never a URL: nothing may be fetched or resolved
             with_metadata=True,
             include_comments=False,
@@ -128,6 +143,20 @@ def _extract(html: str) -> Any:
                 "max_date": dt.date.today().isoformat(),
             },
         )
+
+
+def _picture_controls(tree: Any) -> None:
+    """Replace the controls that character references put into the parsed tree, in
+    text, tails and attribute values (a <meta> author or title), by their pictures."""
+    for element in tree.iter():
+        for name in ("text", "tail"):
+            value = getattr(element, name)
+            if value and value != value.translate(_XML_INVALID):
+                setattr(element, name, value.translate(_XML_INVALID))
+        attributes = getattr(element, "attrib", {})
+        for key, value in attributes.items():
+            if value != value.translate(_XML_INVALID):
+                attributes[key] = value.translate(_XML_INVALID)
 
 
 def _blocks(body: Any) -> list[str]:

@@ -1,0 +1,188 @@
+"""The TUI under stress, with the fake model (fast): a long history, Enter pressed during
+a rebuild, a slow corpus scan, an index that will not open, a damaged store."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from qa.index.layout import HISTORY_FILE, STORE_FILE
+from qa.settings import Paths
+from qa.tui.app import QaApp
+from qa.tui.engine import Engine, ProblemError
+from qa.tui.history import LIMIT
+from tests.conftest import FakeEmbedder
+from tests.tui.test_app import ask, make_app, run, screen_text, wait_for, wait_ready
+
+QUESTION = "why did Baku reject mediators?"
+
+
+def fake_app(paths: Paths, **kwargs: Any) -> QaApp:
+    from tests.support.fake_model import FakeDocumentEmbedder
+
+    kwargs.setdefault("query_encoder", FakeEmbedder())
+    kwargs.setdefault("embedder", FakeDocumentEmbedder())
+    return make_app(paths, **kwargs)
+
+
+def test_history_keeps_recalling_after_it_is_full(fake_index: Paths) -> None:
+    """History.add used to rebind its list once it held LIMIT entries, and the question
+    box kept walking the old one: new questions were never recalled again."""
+    (fake_index.index / HISTORY_FILE).write_text(
+        "".join(f'{{"q": "old question {n}"}}\n' for n in range(LIMIT)), encoding="utf-8")
+    app = fake_app(fake_index)
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        for question in ("first new question", QUESTION):
+            await ask(pilot, question)
+        app.question_input.focus()
+        await pilot.press("up")
+        assert app.question_input.value == QUESTION
+        await pilot.press("up")
+        assert app.question_input.value == "first new question"
+        assert len(app.history.entries) == LIMIT
+
+    run(app, scenario)
+    lines = (fake_index.index / HISTORY_FILE).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == LIMIT and QUESTION in lines[-1]
+
+
+def test_questions_during_a_rebuild_are_answered_from_the_live_generation(
+    fake_index: Paths,
+) -> None:
+    """A rebuild writes a new generation beside the live one, so Enter is answered at
+    once from the live one, parks no thread, and the last question's results show."""
+    from tests.support.fake_model import FakeDocumentEmbedder
+
+    release = threading.Event()
+
+    class HeldEmbedder(FakeDocumentEmbedder):
+        def encode(self, texts: list[str], batch_size: int = 32) -> Any:
+            assert release.wait(60), "the test never released the rebuild"
+            return super().encode(texts, batch_size)
+
+    app = fake_app(fake_index, embedder=HeldEmbedder())
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        app.action_reindex(rebuild=True)
+        assert app.reindexing
+        threads = threading.active_count()
+        for n in range(10):
+            app.question_input.value = f"question {n} about Baku"
+            await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.searching)
+        assert app.reindexing, "the rebuild was released too early"
+        assert threading.active_count() <= threads + 1, "each Enter parked a thread"
+        assert app.results.answer is not None
+        assert app.results.answer.question == "question 9 about Baku"
+        release.set()
+        await wait_for(pilot, lambda: not app.reindexing)
+
+    run(app, scenario)
+
+
+def test_the_status_scan_does_not_hold_searches_up(
+    fake_index: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic staleness check walked the corpus while holding the lock every
+    search needs; on a slow folder, Enter waited for it."""
+    import qa.corpus.walk as walk
+
+    scanning, release = threading.Event(), threading.Event()
+    scan = walk.scan_corpus
+
+    def slow_scan(corpus: Path) -> Any:
+        if threading.current_thread() is not threading.main_thread() and release_armed:
+            scanning.set()
+            assert release.wait(60), "the test never released the scan"
+        return scan(corpus)
+
+    release_armed = False
+    monkeypatch.setattr(walk, "scan_corpus", slow_scan)
+    app = fake_app(fake_index)
+
+    async def scenario(pilot: Pilot) -> None:
+        nonlocal release_armed
+        await wait_ready(pilot)
+        release_armed = True
+        status = threading.Thread(target=app.engine.info, daemon=True)
+        status.start()
+        await wait_for(pilot, scanning.is_set)
+        await ask(pilot, QUESTION)  # would wait for the scan if it held the lock
+        assert app.results.row_count > 0
+        release.set()
+        status.join(10)
+
+    run(app, scenario)
+
+
+def test_an_index_that_will_not_open_times_out_instead_of_hanging(fake_index: Paths) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    class StuckEncoder(FakeEmbedder):
+        """The model load never finishes (a stalled disk, say)."""
+
+        def encode(self, texts: list[str], batch_size: int = 32) -> Any:
+            entered.set()
+            assert release.wait(60)
+            return super().encode(texts, batch_size)
+
+    engine = Engine(fake_index, query_encoder=StuckEncoder(), open_timeout=0.2)
+    opening = threading.Thread(target=engine.load, daemon=True)
+    opening.start()
+    assert entered.wait(30)
+    with pytest.raises(ProblemError, match=r"still opening after 0\.2 s"):
+        engine.search(QUESTION)
+    release.set()
+    opening.join(30)
+    assert engine.search(QUESTION).hits
+
+
+def test_a_damaged_store_is_a_notice_with_the_fix_not_a_traceback(fake_index: Paths) -> None:
+    from tests.support.faults import damage_table
+
+    damage_table(fake_index.index / STORE_FILE, "documents")
+    app = fake_app(fake_index)
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        assert app.engine.problem is not None and app.engine.problem.rebuild
+        text = screen_text(app)
+        assert "database disk image is malformed" in text and "ctrl+r" in text
+        assert "Traceback" not in text
+        await pilot.press("ctrl+r")  # a rebuild from the corpus is the fix
+        await wait_for(pilot, lambda: not app.reindexing)
+        await wait_for(pilot, lambda: app.ready)
+        await ask(pilot, QUESTION)
+        assert app.results.row_count > 0
+
+    run(app, scenario)
+
+
+def test_an_unexpected_error_on_the_ui_thread_is_logged_not_dumped(
+    fake_index: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: QaApp, message: Any) -> None:
+        raise ZeroDivisionError("a bug planted by the test")
+
+    monkeypatch.setattr(QaApp, "on_search_finished", broken)
+    app = fake_app(fake_index)
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        app.question_input.value = QUESTION
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.is_running or bool(app.crash_line), 30)
+
+    with pytest.raises(ZeroDivisionError):  # Pilot re-raises what ended the app
+        run(app, scenario)
+    assert app.crash_line.startswith("qa: internal error (ZeroDivisionError: a bug planted")
+    log = Path(app.crash_line.split("the traceback is in ", 1)[1])
+    assert log.parent == fake_index.index
+    assert "in broken" in log.read_text(encoding="utf-8")
