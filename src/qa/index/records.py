@@ -34,10 +34,21 @@ class Passage:
     published: str | None
     author: str | None
     paragraph: int
-    page: int | None
+    section_kind: str | None  # "page" (PDF), "chapter" (EPUB), or None
+    section: int | None  # the page or chapter number, 1-based
+    section_title: str | None  # a chapter's title, where the book gives one
+    ocr: bool  # the page's text was read by OCR
     start: int
     end: int
     text: str
+
+    @property
+    def page(self) -> int | None:
+        return self.section if self.section_kind == "page" else None
+
+    @property
+    def chapter(self) -> int | None:
+        return self.section if self.section_kind == "chapter" else None
 
 
 @dataclass(frozen=True)
@@ -47,5 +58,5 @@ class NewChunk:
     start: int
     end: int
     paragraph: int
-    page: int | None
+    section: int | None  # the page or chapter number, 1-based
     vector: np.ndarray

@@ -24,7 +24,8 @@ from qa.index.lexical import LexicalIndex
 from qa.index.records import NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
-SCHEMA_VERSION = 1
+# 2: sections (pages or chapters, with titles and OCR flags) replaced pages.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS documents (
     published TEXT,
     author TEXT,
     text TEXT NOT NULL,
-    pages TEXT,
+    section_kind TEXT,
+    sections TEXT,
     indexed_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -48,7 +50,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     paragraph INTEGER NOT NULL,
-    page INTEGER,
+    section INTEGER,
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
@@ -142,7 +144,8 @@ class Store:
         published: str | None,
         author: str | None,
         text: str,
-        pages: str | None,
+        section_kind: str | None,
+        sections: str | None,
         indexed_at: str,
         chunks: list[NewChunk],
         sentences: list[tuple[int, int, np.ndarray]],
@@ -150,17 +153,17 @@ class Store:
         """Insert a document with its chunks and sentences; return the new chunk ids."""
         cur = self.db.execute(
             "INSERT INTO documents(path, sha256, size, mtime_ns, title, source, published,"
-            " author, text, pages, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (path, sha256, size, mtime_ns, title, source, published, author, text, pages,
-             indexed_at),
+            " author, text, section_kind, sections, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (path, sha256, size, mtime_ns, title, source, published, author, text, section_kind,
+             sections, indexed_at),
         )
         doc_id = cur.lastrowid
         ids = []
         for chunk in chunks:
             cur = self.db.execute(
-                "INSERT INTO chunks(doc_id, start, end, paragraph, page, vector)"
+                "INSERT INTO chunks(doc_id, start, end, paragraph, section, vector)"
                 " VALUES (?,?,?,?,?,?)",
-                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.page,
+                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.section,
                  _blob(chunk.vector)),
             )
             ids.append(cur.lastrowid)
@@ -189,13 +192,17 @@ class Store:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
+        # A chunk's section title and OCR flag live in its document's sections JSON.
+        section = "'$[' || (c.section - 1) || ']"
         rows = self.db.execute(
             "SELECT c.id, d.id, d.path, d.title, d.source, d.published, d.author, c.paragraph,"
-            " c.page, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start)"
+            f" d.section_kind, c.section, json_extract(d.sections, {section}.title'),"
+            f" coalesce(json_extract(d.sections, {section}.ocr'), 0),"
+            " c.start, c.end, substr(d.text, c.start + 1, c.end - c.start)"
             f" FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             ids,
         )
-        return {r[0]: Passage(*r) for r in rows}
+        return {r[0]: Passage(*r[:11], bool(r[11]), *r[12:]) for r in rows}
 
     def chunk_keys(self, chunk_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
         """(document path, start offset) of each chunk: a history-independent sort key."""

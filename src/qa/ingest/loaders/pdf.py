@@ -17,9 +17,8 @@ import warnings
 from pathlib import PurePosixPath
 from typing import Any
 
-from qa.ingest.document import Document, UnreadableDocument, normalize_lines
+from qa.ingest.document import PAGE, Document, UnreadableDocument, join_sections, normalize_lines
 
-PAGE_SEPARATOR = "\n\n"
 _PDF_DATE = re.compile(r"(?:D:)?\s*(\d{4})(\d{2})?(\d{2})?")
 
 
@@ -49,31 +48,16 @@ def load_pdf(path: str, data: bytes) -> Document:
         if failures:
             raise UnreadableDocument(path, "not a readable PDF (text extraction failed)")
         raise UnreadableDocument(path, "PDF has no text layer (scanned?)")
-    text, pages = join_pages(texts)
+    text, pages = join_sections(texts)
     return Document(
         path=path,
         text=text,
         title=_meta_text(meta, "/Title") or PurePosixPath(path).stem,
         author=_meta_text(meta, "/Author"),
         published=pdf_date(_meta_text(meta, "/CreationDate")),
-        pages=pages,
+        sections=pages,
+        section_kind=PAGE,
     )
-
-
-def join_pages(texts: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """Join page texts with a blank line; return the text and each page's span in it.
-    An empty page gets an empty span where it would have been."""
-    parts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for page in texts:
-        if page and parts:
-            parts.append(PAGE_SEPARATOR)
-            pos += len(PAGE_SEPARATOR)
-        spans.append((pos, pos + len(page)))
-        parts.append(page)
-        pos += len(page)
-    return "".join(parts), tuple(spans)
 
 
 def _page_texts(
