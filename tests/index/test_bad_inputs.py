@@ -15,9 +15,11 @@ from fpdf import FPDF
 
 from qa.corpus.walk import CorpusFile
 from qa.ingest.document import UnreadableDocument
+from qa.ingest.loaders.package import OLE_MAGIC
 from qa.ingest.pipeline import read_file
 from qa.settings import Paths
 from tests.conftest import QA, run_qa
+from tests.support.documents import make_docx, make_epub, with_encrypted_chapters, zip_of
 
 
 def _pdf(text: str | None, password: str | None = None) -> bytes:
@@ -43,6 +45,10 @@ BAD_FILES = {
     "encrypted PDF": ("locked.pdf", None, "encrypted PDF"),
     "text-less PDF": ("scan.pdf", None, "PDF has no text layer"),
     "truncated PDF": ("torn.pdf", None, "not a readable PDF"),
+    "truncated DOCX": ("torn.docx", None, "not a readable DOCX"),
+    "encrypted DOCX": ("locked.docx", OLE_MAGIC + bytes(600), "not a DOCX: an OLE file"),
+    "DRM EPUB": ("drm.epub", None, "DRM-protected EPUB"),
+    "zip named EPUB": ("photos.epub", zip_of({"a.txt": "x"}), "not an EPUB"),
 }
 
 
@@ -54,6 +60,10 @@ def _content(kind: str) -> bytes:
         return _pdf("A secret report.", password="secret")
     if kind == "text-less PDF":
         return _pdf(None)
+    if kind == "truncated DOCX":
+        return make_docx()[:2000]
+    if kind == "DRM EPUB":
+        return with_encrypted_chapters(make_epub())
     return _pdf("A report that was cut short.")[:300]
 
 

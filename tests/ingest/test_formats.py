@@ -205,8 +205,9 @@ def test_html_without_an_article_names_a_reason(name, data, reason):
 
 
 def test_format_libraries_stay_off_the_query_path():
-    code = ("import sys, qa.search.searcher, qa.ingest.loaders.registry; "
-            "print(sorted(m for m in ('trafilatura', 'pypdf') if m in sys.modules))")
+    code = ("import sys, qa.search.searcher, qa.ingest.loaders.registry; print(sorted(m for m in"
+            " ('trafilatura', 'pypdf', 'docx', 'ebooklib', 'rapidocr', 'pypdfium2', 'cv2')"
+            " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"

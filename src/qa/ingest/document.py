@@ -66,6 +66,15 @@ class UnreadableDocument(QaError):
         self.reason = reason
 
 
+def brief(exc: BaseException) -> str:
+    """An exception in a few words, for a skip reason: libraries raise many kinds on
+    damaged input, and the user needs a hint, not a traceback."""
+    message = " ".join(str(exc).split())
+    if len(message) > 60:
+        return message[:60].rstrip() + "..."
+    return message or type(exc).__name__
+
+
 def normalize_lines(text: str, *, keep_blank_lines: bool = True) -> str:
     """Extracted text tidied for paragraph splitting: Unix newlines, no trailing spaces,
     no NULs, at most one blank line in a row (none with `keep_blank_lines=False`)."""

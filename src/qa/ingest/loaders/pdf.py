@@ -17,7 +17,14 @@ import warnings
 from pathlib import PurePosixPath
 from typing import Any
 
-from qa.ingest.document import PAGE, Document, UnreadableDocument, join_sections, normalize_lines
+from qa.ingest.document import (
+    PAGE,
+    Document,
+    UnreadableDocument,
+    brief,
+    join_sections,
+    normalize_lines,
+)
 
 _PDF_DATE = re.compile(r"(?:D:)?\s*(\d{4})(\d{2})?(\d{2})?")
 
@@ -42,7 +49,7 @@ def load_pdf(path: str, data: bytes) -> Document:
             raise UnreadableDocument(
                 path, "encrypted PDF (AES: needs the 'cryptography' package)") from None
         except Exception as exc:  # pypdf raises many kinds on damaged input
-            raise UnreadableDocument(path, f"not a readable PDF ({_brief(exc)})") from None
+            raise UnreadableDocument(path, f"not a readable PDF ({brief(exc)})") from None
         meta = _metadata(reader)
     if not any(texts):
         if failures:
@@ -109,7 +116,3 @@ def pdf_date(raw: str | None) -> str | None:
         return None
     return "-".join(part for part in (year, month, day if month else None) if part)
 
-
-def _brief(exc: Exception) -> str:
-    message = " ".join(str(exc).split())
-    return (message[:60].rstrip() + "...") if len(message) > 60 else message or type(exc).__name__
