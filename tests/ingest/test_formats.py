@@ -262,7 +262,8 @@ def test_encrypted_pdf_is_skipped():
 
 
 def test_pdf_without_text_layer_is_skipped():
-    assert _reason("scan.pdf", make_pdf([None, None])) == "PDF has no text layer (scanned?)"
+    assert _reason("blank.pdf", make_pdf([None, None])) == (
+        "PDF has no text (no text layer, no page images)")
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.1])

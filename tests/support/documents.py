@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import zipfile
 from collections.abc import Sequence
+from typing import Any
 
 DOCX_HEADING = "Ostvik harbour after the cranes"
 DOCX_PARAGRAPHS = [
@@ -115,3 +116,49 @@ def zip_of(files: dict[str, str]) -> bytes:
         for name, text in files.items():
             archive.writestr(name, text)
     return out.getvalue()
+
+
+SCANNED_PARAGRAPHS = [
+    ["The keeper of the Skarvik light logged", "forty-one storms in the winter of 1923."],
+    ["Her diary was found in a tin box", "under the stairs of the cottage."],
+]
+
+
+def page_image(paragraphs: Sequence[Sequence[str]] | None, *, width: int = 1240,
+               height: int = 1754) -> Any:
+    """A white A4 page at 150 dpi with the lines drawn in black (a blank line between
+    paragraphs), or, for None, a picture without text: grey blocks, as in a photo."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    if paragraphs is None:
+        draw.rectangle((200, 300, 900, 700), fill=190)
+        draw.rectangle((300, 900, 1000, 1500), fill=120)
+        return image
+    font = ImageFont.load_default(size=40)  # Pillow's bundled font: no system fonts needed
+    y = 150
+    for lines in paragraphs:
+        for line in lines:
+            draw.text((110, y), line, fill=0, font=font)
+            y += 60
+        y += 60
+    return image
+
+
+def make_scanned_pdf(pages: Sequence[Sequence[Sequence[str]] | str | None], *,
+                     title: str = "Skarvik light log") -> bytes:
+    """A PDF whose pages are images, as a scanner makes them (no text layer); a str
+    page is typed text instead (a text layer), a None page an image without text."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(title)
+    for page in pages:
+        pdf.add_page()
+        if isinstance(page, str):
+            pdf.set_font("Helvetica", size=11)
+            pdf.multi_cell(0, 6, page)
+        else:
+            pdf.image(page_image(page), x=0, y=0, w=210, h=297)
+    return bytes(pdf.output())

@@ -23,6 +23,23 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class DocumentRecord:
+    """An indexed document as a listing shows it: citation data and sizes."""
+
+    id: int
+    path: str
+    title: str
+    source: str | None
+    published: str | None
+    author: str | None
+    chars: int  # length of the indexed text
+    chunks: int
+    section_kind: str | None  # "page", "chapter" or None
+    sections: int  # pages or chapters (0 when the document has none)
+    indexed_at: str
+
+
+@dataclass(frozen=True)
 class Passage:
     """A stored chunk with its document's citation data."""
 

@@ -12,16 +12,18 @@ write their own tables through `Store.db`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qa.errors import QaError
 from qa.index.lexical import LexicalIndex
-from qa.index.records import NewChunk, Passage, StoredDocument
+from qa.index.records import DocumentRecord, NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
 # 2: sections (pages or chapters, with titles and OCR flags) replaced pages.
@@ -125,6 +127,21 @@ class Store:
 
     def document_text(self, doc_id: int) -> str:
         return self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+
+    def document_records(self) -> list[DocumentRecord]:
+        """Every indexed document with its citation data and sizes, by path."""
+        rows = self.db.execute(
+            "SELECT d.id, d.path, d.title, d.source, d.published, d.author, length(d.text),"
+            " (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id), d.section_kind,"
+            " coalesce(json_array_length(d.sections), 0), d.indexed_at"
+            " FROM documents d ORDER BY d.path"
+        )
+        return [DocumentRecord(*r) for r in rows]
+
+    def document_sections(self, doc_id: int) -> list[dict[str, Any]]:
+        """A document's pages or chapters as stored: start, end, and title or ocr if set."""
+        row = self.db.execute("SELECT sections FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
 
     def touch_document(self, doc_id: int, size: int, mtime_ns: int) -> None:
         """Record a new stat for a file whose content hash did not change."""
