@@ -98,7 +98,7 @@ def index(corpus: str | None, index_dir: str | None, rebuild: bool, quiet: bool)
     paths = Paths.resolve(corpus, index_dir)
     report = _run_update(paths, rebuild=rebuild, quiet=quiet)
     click.echo(report.summary())
-    if report.skipped:
+    if report.skipped or report.skipped_parts:
         sys.exit(EXIT_SKIPPED)
 
 
@@ -109,6 +109,8 @@ def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
     report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty)
     for path, reason in report.skipped:
         _say(f"qa: {path}: skipped, {reason}")
+    for path, part in report.skipped_parts:
+        _say(f"qa: {path}: {part}")
     return report
 
 
@@ -253,7 +255,7 @@ def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: st
     click.echo(report.summary())
     if result.refused:
         sys.exit(1)
-    if report.skipped:
+    if report.skipped or report.skipped_parts:
         sys.exit(EXIT_SKIPPED)
 
 
@@ -278,6 +280,17 @@ def status(corpus: str | None, index_dir: str | None) -> None:
     from qa.index.status import status_text
 
     _show(status_text(Paths.resolve(corpus, index_dir)))
+
+
+@cli.command(name="mcp")
+@_corpus_option
+@_index_option
+@_user_errors
+def mcp_server(corpus: str | None, index_dir: str | None) -> None:
+    """Serve the index to AI assistants: an MCP server on stdin/stdout (read-only)."""
+    from qa.mcp_server.server import serve
+
+    serve(Paths.resolve(corpus, index_dir))
 
 
 @cli.command()

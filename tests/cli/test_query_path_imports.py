@@ -23,10 +23,11 @@ main()
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "trafilatura", "pypdf",
          "qa.index.writer", "qa.index.batches", "qa.ingest", "qa.embed.document_embedder",
-         "qa.embed.onnx_export")
+         "qa.embed.onnx_export", "docx", "ebooklib", "rapidocr", "cv2", "pypdfium2",
+         "watchfiles", "mcp", "qa.watch", "qa.mcp_server")
 
 
-def test_qa_ask_imports_neither_the_writer_nor_torch(real_index: Paths):
+def test_qa_ask_imports_neither_the_writer_nor_torch_nor_new_inputs(real_index: Paths):
     env = {**os.environ, "QA_CORPUS": str(real_index.corpus), "QA_INDEX": str(real_index.index)}
     done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
                           text=True, timeout=120, check=False)

@@ -4,6 +4,7 @@ and the reason, exit status 4, and everything else still indexed."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -15,9 +16,18 @@ from fpdf import FPDF
 
 from qa.corpus.walk import CorpusFile
 from qa.ingest.document import UnreadableDocument
+from qa.ingest.loaders.package import OLE_MAGIC
 from qa.ingest.pipeline import read_file
 from qa.settings import Paths
 from tests.conftest import QA, run_qa
+from tests.support.documents import (
+    SCANNED_PARAGRAPHS,
+    make_docx,
+    make_epub,
+    make_scanned_pdf,
+    with_encrypted_chapters,
+    zip_of,
+)
 
 
 def _pdf(text: str | None, password: str | None = None) -> bytes:
@@ -41,8 +51,13 @@ BAD_FILES = {
     "invalid encoding": ("latin.txt", "na\xefve caf\xe9".encode("latin-1"), "not valid UTF-8"),
     "empty": ("empty.md", b"", "empty"),
     "encrypted PDF": ("locked.pdf", None, "encrypted PDF"),
-    "text-less PDF": ("scan.pdf", None, "PDF has no text layer"),
+    "text-less PDF": ("blank.pdf", None, "PDF has no text (no text layer"),
     "truncated PDF": ("torn.pdf", None, "not a readable PDF"),
+    "truncated DOCX": ("torn.docx", None, "not a readable DOCX"),
+    "encrypted DOCX": ("locked.docx", OLE_MAGIC + bytes(600), "not a DOCX: an OLE file"),
+    "DRM EPUB": ("drm.epub", None, "DRM-protected EPUB"),
+    "zip named EPUB": ("photos.epub", zip_of({"a.txt": "x"}), "not an EPUB"),
+    "unreadable scan": ("photo.pdf", None, "scanned PDF, and OCR read no page"),
 }
 
 
@@ -54,6 +69,12 @@ def _content(kind: str) -> bytes:
         return _pdf("A secret report.", password="secret")
     if kind == "text-less PDF":
         return _pdf(None)
+    if kind == "truncated DOCX":
+        return make_docx()[:2000]
+    if kind == "DRM EPUB":
+        return with_encrypted_chapters(make_epub())
+    if kind == "unreadable scan":
+        return make_scanned_pdf([None])
     return _pdf("A report that was cut short.")[:300]
 
 
@@ -70,6 +91,18 @@ def test_bad_file_is_named_skipped_and_the_rest_indexed(index_copy: Paths, kind:
     status = run_qa(index_copy, "status").stdout
     assert "documents   5" in status and f"{name}: {reason}" in status
     assert run_qa(index_copy, "ask", "--json", "why did Baku reject mediators?").returncode == 0
+
+
+def test_scanned_page_ocr_cannot_read_is_named_and_the_rest_indexed(index_copy: Paths):
+    (index_copy.corpus / "log.pdf").write_bytes(
+        make_scanned_pdf([SCANNED_PARAGRAPHS, None]))
+    result = run_qa(index_copy, "index")
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.splitlines() == ["qa: log.pdf: page 2 skipped, OCR found no text"]
+    assert "added 1, updated 0, removed 0, unchanged 5, skipped 0, parts skipped 1" in (
+        result.stdout)
+    answer = json.loads(run_qa(index_copy, "ask", "--json", "Who logged storms in 1923?").stdout)
+    assert any(r["doc"] == "log.pdf" and r["ocr"] for r in answer["results"])
 
 
 def test_oversized_file_is_skipped_without_being_read(index_copy: Paths):

@@ -18,7 +18,7 @@ from qa.index.store import SCHEMA_VERSION, Store
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
-from tests.conftest import live
+from tests.conftest import assert_one_line_error, live, run_qa
 
 
 def _index(paths: Paths, embedder, **kw):
@@ -122,6 +122,21 @@ def test_index_with_other_model_is_refused(corpus_copy, fake_embedder):
     report = _index(corpus_copy, fake_embedder, rebuild=True)
     assert len(report.added) == 5
     Searcher(corpus_copy.index, encoder=fake_embedder).close()
+
+
+def test_index_of_an_older_schema_asks_for_a_rebuild(corpus_copy, fake_embedder):
+    """Schema 2 stores sections (pages or chapters, OCR flags): a schema-1 index cannot
+    cite them, so every command names the difference and the one fix."""
+    _index(corpus_copy, fake_embedder)
+    manifest_path = corpus_copy.index / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["schema_version"] = 1
+    manifest_path.write_text(json.dumps(data))
+    for command in (["index"], ["ask", "why did Baku reject mediators?"]):
+        result = run_qa(corpus_copy, *command)
+        assert result.returncode == 3, result.stderr
+        assert_one_line_error(result, f"schema_version = 1, this qa uses {SCHEMA_VERSION}",
+                              "run `qa index --rebuild`")
 
 
 def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder):

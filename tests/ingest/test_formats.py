@@ -4,6 +4,7 @@ article text without page furniture, page spans for citations, clear skip reason
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import socket
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def test_html_news_page_gives_article_text_and_metadata():
     assert doc.author == "Maren Solberg"
     assert doc.published == "2025-03-17"
     assert doc.source == "The Coastal Ledger"
-    assert doc.pages == ()
+    assert doc.sections == ()
     for paragraph in ARTICLE:
         assert paragraph in doc.text
     for furniture in ("cookies", "Subscribe", "Sport", "ADVERTISEMENT", "e-bike",
@@ -205,8 +206,9 @@ def test_html_without_an_article_names_a_reason(name, data, reason):
 
 
 def test_format_libraries_stay_off_the_query_path():
-    code = ("import sys, qa.search.searcher, qa.ingest.loaders.registry; "
-            "print(sorted(m for m in ('trafilatura', 'pypdf') if m in sys.modules))")
+    code = ("import sys, qa.search.searcher, qa.ingest.loaders.registry; print(sorted(m for m in"
+            " ('trafilatura', 'pypdf', 'docx', 'ebooklib', 'rapidocr', 'pypdfium2', 'cv2')"
+            " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
@@ -220,18 +222,19 @@ def test_pdf_text_pages_and_metadata():
     assert doc.title == "Ostvik harbour survey"
     assert doc.author == "Maren Solberg"
     assert doc.published == "2024-05-06"
-    assert len(doc.pages) == 3
-    for number, ((start, end), sentence) in enumerate(zip(doc.pages, PAGE_SENTENCES,
+    assert len(doc.sections) == 3 and doc.section_kind == "page"
+    assert not any(s.ocr for s in doc.sections)
+    pages = [(s.start, s.end) for s in doc.sections]
+    for number, ((start, end), sentence) in enumerate(zip(pages, PAGE_SENTENCES,
                                                           strict=True), 1):
         at = doc.text.find(sentence)
         assert at >= 0, f"page {number} sentence missing"
         assert start <= at and at + len(sentence) <= end
         assert doc.text[start:end].startswith(sentence)
     # Pages are joined by one blank line, so a page ends a paragraph.
-    gaps = [doc.text[end:start] for (_, end), (start, _) in zip(doc.pages, doc.pages[1:],
-                                                                strict=False)]
+    gaps = [doc.text[end:start] for (_, end), (start, _) in itertools.pairwise(pages)]
     assert gaps == ["\n\n", "\n\n"]
-    assert doc.pages[0][0] == 0 and doc.pages[-1][1] == len(doc.text)
+    assert pages[0][0] == 0 and pages[-1][1] == len(doc.text)
 
 
 def test_pdf_title_falls_back_to_file_stem():
@@ -244,10 +247,9 @@ def test_pdf_title_falls_back_to_file_stem():
 def test_pdf_empty_page_gets_an_empty_span():
     pages = survey_pages()
     doc = load_document("gap.pdf", make_pdf([pages[0], None, pages[2]]))
-    assert len(doc.pages) == 3
-    start, end = doc.pages[1]
-    assert start == end
-    assert PAGE_SENTENCES[2] in doc.text[doc.pages[2][0] : doc.pages[2][1]]
+    assert len(doc.sections) == 3
+    assert doc.sections[1].start == doc.sections[1].end
+    assert PAGE_SENTENCES[2] in doc.text[doc.sections[2].start : doc.sections[2].end]
 
 
 def test_pdf_with_owner_password_only_is_read():
@@ -261,7 +263,8 @@ def test_encrypted_pdf_is_skipped():
 
 
 def test_pdf_without_text_layer_is_skipped():
-    assert _reason("scan.pdf", make_pdf([None, None])) == "PDF has no text layer (scanned?)"
+    assert _reason("blank.pdf", make_pdf([None, None])) == (
+        "PDF has no text (no text layer, no page images)")
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.1])
@@ -316,7 +319,7 @@ def test_mixed_corpus_indexes_html_and_pdf_with_pages(tmp_path, fake_embedder):
     store = Store(live(paths.index) / STORE_FILE)
     try:
         pages = dict(store.db.execute(
-            "SELECT d.path, group_concat(coalesce(c.page, 'null')) FROM chunks c"
+            "SELECT d.path, group_concat(coalesce(c.section, 'null')) FROM chunks c"
             " JOIN documents d ON d.id = c.doc_id GROUP BY d.path"))
     finally:
         store.close()

@@ -38,7 +38,7 @@ def test_text_without_front_matter_uses_file_stem():
         ("empty.md", b"  \n", "empty"),
         ("bin.md", b"\x00\x01\x02abc", "binary"),
         ("latin.txt", "caf\xe9".encode("latin-1"), "UTF-8"),
-        ("x.docx", b"PK\x03\x04", "unsupported file type '.docx'"),
+        ("x.pptx", b"PK\x03\x04", "unsupported file type '.pptx'"),
         ("bad.md", b"---\ntitle: [unclosed\n---\nbody\n", "invalid YAML"),
         ("only.md", b"---\ntitle: x\n---\n\n", "no text"),
     ],

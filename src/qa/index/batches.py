@@ -56,8 +56,9 @@ def store_prepared(
                     old = stored.get(p.file.rel)
                     if old is not None:
                         index.remove_ids(np.array(store.remove_document(old.id), dtype=np.int64))
-                    chunks = [NewChunk(c.start, c.end, c.paragraph, page, chunk_vecs[ci + j])
-                              for j, (c, page) in enumerate(zip(p.chunks, p.pages, strict=True))]
+                    chunks = [NewChunk(c.start, c.end, c.paragraph, section, chunk_vecs[ci + j])
+                              for j, (c, section) in enumerate(zip(p.chunks, p.sections,
+                                                                   strict=True))]
                     sents = [(s, e, sent_vecs[si + j]) for j, (s, e) in enumerate(p.sentences)]
                     ci += len(chunks)
                     si += len(sents)
@@ -65,7 +66,9 @@ def store_prepared(
                         path=p.file.rel, sha256=p.sha256, size=p.file.size,
                         mtime_ns=p.file.mtime_ns, title=p.doc.title, source=p.doc.source,
                         published=p.doc.published, author=p.doc.author, text=p.doc.text,
-                        pages=json.dumps(p.doc.pages) if p.doc.pages else None,
+                        section_kind=p.doc.section_kind,
+                        sections=json.dumps([s.as_json() for s in p.doc.sections])
+                        if p.doc.sections else None,
                         indexed_at=timestamp(), chunks=chunks, sentences=sents,
                     )
                     for cid, c in zip(ids, chunks, strict=True):

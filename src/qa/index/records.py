@@ -23,6 +23,23 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class DocumentRecord:
+    """An indexed document as a listing shows it: citation data and sizes."""
+
+    id: int
+    path: str
+    title: str
+    source: str | None
+    published: str | None
+    author: str | None
+    chars: int  # length of the indexed text
+    chunks: int
+    section_kind: str | None  # "page", "chapter" or None
+    sections: int  # pages or chapters (0 when the document has none)
+    indexed_at: str
+
+
+@dataclass(frozen=True)
 class Passage:
     """A stored chunk with its document's citation data."""
 
@@ -34,10 +51,21 @@ class Passage:
     published: str | None
     author: str | None
     paragraph: int
-    page: int | None
+    section_kind: str | None  # "page" (PDF), "chapter" (EPUB), or None
+    section: int | None  # the page or chapter number, 1-based
+    section_title: str | None  # a chapter's title, where the book gives one
+    ocr: bool  # the page's text was read by OCR
     start: int
     end: int
     text: str
+
+    @property
+    def page(self) -> int | None:
+        return self.section if self.section_kind == "page" else None
+
+    @property
+    def chapter(self) -> int | None:
+        return self.section if self.section_kind == "chapter" else None
 
 
 @dataclass(frozen=True)
@@ -47,5 +75,5 @@ class NewChunk:
     start: int
     end: int
     paragraph: int
-    page: int | None
+    section: int | None  # the page or chapter number, 1-based
     vector: np.ndarray

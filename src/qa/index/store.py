@@ -13,19 +13,23 @@ own table through `Store.db`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qa.errors import QaError, as_user_error
-from qa.index.records import NewChunk, Passage, StoredDocument
+from qa.index.records import DocumentRecord, NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
-SCHEMA_VERSION = 2  # 2: the lexical index moved from FTS5 to tantivy
+# 2: the lexical index moved from FTS5 to tantivy; sections (pages or chapters, with
+# titles and OCR flags) replaced pages.
+SCHEMA_VERSION = 2
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 
 _SCHEMA = """
@@ -41,7 +45,8 @@ CREATE TABLE IF NOT EXISTS documents (
     published TEXT,
     author TEXT,
     text TEXT NOT NULL,
-    pages TEXT,
+    section_kind TEXT,
+    sections TEXT,
     indexed_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -50,7 +55,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     paragraph INTEGER NOT NULL,
-    page INTEGER,
+    section INTEGER,
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
@@ -130,6 +135,21 @@ class Store:
     def document_text(self, doc_id: int) -> str:
         return self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
 
+    def document_records(self) -> list[DocumentRecord]:
+        """Every indexed document with its citation data and sizes, by path."""
+        rows = self.db.execute(
+            "SELECT d.id, d.path, d.title, d.source, d.published, d.author, length(d.text),"
+            " (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id), d.section_kind,"
+            " coalesce(json_array_length(d.sections), 0), d.indexed_at"
+            " FROM documents d ORDER BY d.path"
+        )
+        return [DocumentRecord(*r) for r in rows]
+
+    def document_sections(self, doc_id: int) -> list[dict[str, Any]]:
+        """A document's pages or chapters as stored: start, end, and title or ocr if set."""
+        row = self.db.execute("SELECT sections FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
     def touch_document(self, doc_id: int, size: int, mtime_ns: int) -> None:
         """Record a new stat for a file whose content hash did not change."""
         self.db.execute(
@@ -148,7 +168,8 @@ class Store:
         published: str | None,
         author: str | None,
         text: str,
-        pages: str | None,
+        section_kind: str | None,
+        sections: str | None,
         indexed_at: str,
         chunks: list[NewChunk],
         sentences: list[tuple[int, int, np.ndarray]],
@@ -156,17 +177,17 @@ class Store:
         """Insert a document with its chunks and sentences; return the new chunk ids."""
         cur = self.db.execute(
             "INSERT INTO documents(path, sha256, size, mtime_ns, title, source, published,"
-            " author, text, pages, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (path, sha256, size, mtime_ns, title, source, published, author, text, pages,
-             indexed_at),
+            " author, text, section_kind, sections, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (path, sha256, size, mtime_ns, title, source, published, author, text, section_kind,
+             sections, indexed_at),
         )
         doc_id = cur.lastrowid
         ids = []
         for chunk in chunks:
             cur = self.db.execute(
-                "INSERT INTO chunks(doc_id, start, end, paragraph, page, vector)"
+                "INSERT INTO chunks(doc_id, start, end, paragraph, section, vector)"
                 " VALUES (?,?,?,?,?,?)",
-                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.page,
+                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.section,
                  _blob(chunk.vector)),
             )
             ids.append(cur.lastrowid)
@@ -210,13 +231,17 @@ class Store:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
+        # A chunk's section title and OCR flag live in its document's sections JSON.
+        section = "'$[' || (c.section - 1) || ']"
         rows = self.db.execute(
             "SELECT c.id, d.id, d.path, d.title, d.source, d.published, d.author, c.paragraph,"
-            " c.page, c.start, c.end, substr(d.text, c.start + 1, c.end - c.start)"
+            f" d.section_kind, c.section, json_extract(d.sections, {section}.title'),"
+            f" coalesce(json_extract(d.sections, {section}.ocr'), 0),"
+            " c.start, c.end, substr(d.text, c.start + 1, c.end - c.start)"
             f" FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             ids,
         )
-        return {r[0]: Passage(*r) for r in rows}
+        return {r[0]: Passage(*r[:11], bool(r[11]), *r[12:]) for r in rows}
 
     def chunk_keys(self, chunk_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
         """(document path, start offset) of each chunk: a history-independent sort key."""

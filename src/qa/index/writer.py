@@ -51,12 +51,15 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Parts of indexed files left out (a scanned page OCR could not read), by path.
+    skipped_parts: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
 
     def summary(self) -> str:
+        parts = f", parts skipped {len(self.skipped_parts)}" if self.skipped_parts else ""
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)},"
-            f" unchanged {len(self.unchanged)}, skipped {len(self.skipped)}"
+            f" unchanged {len(self.unchanged)}, skipped {len(self.skipped)}{parts}"
         )
 
 
@@ -192,6 +195,7 @@ def _prepare_changed(
                 report.unchanged.append(f.rel)
                 continue
             prepared.append(prepare(f, data, _fits_model))
+            report.skipped_parts.extend((f.rel, part) for part in prepared[-1].doc.skipped_parts)
         except UnreadableDocument as exc:
             skipped.append((f.rel, exc.reason, f.size, f.mtime_ns))
             report.skipped.append((f.rel, exc.reason))

@@ -27,7 +27,7 @@ class PreparedDocument:
     sha256: str
     doc: Document
     chunks: list[Chunk]
-    pages: list[int | None]  # the page of each chunk (PDFs), else None
+    sections: list[int | None]  # each chunk's section number (PDF page, EPUB chapter)
     sentences: list[tuple[int, int]]
 
     @property
@@ -73,16 +73,16 @@ def prepare(f: CorpusFile, data: bytes, fits_model: Callable[[str], bool]) -> Pr
     chunks = chunk_text(
         doc.text, chunker_settings(), count_tokens,
         lambda s: fits_model(embedding_text(doc.title, s)),
-        breaks=[start for start, _ in doc.pages[1:]],
+        breaks=[section.start for section in doc.sections[1:]],
     )
     return PreparedDocument(
-        f, content_hash(data), doc, chunks, [_page_of(doc, c.start) for c in chunks],
+        f, content_hash(data), doc, chunks, [_section_of(doc, c.start) for c in chunks],
         [(s.start, s.end) for s in sentence_spans(doc.text)],
     )
 
 
-def _page_of(doc: Document, offset: int) -> int | None:
-    for number, (start, end) in enumerate(doc.pages, 1):
-        if start <= offset < end:
+def _section_of(doc: Document, offset: int) -> int | None:
+    for number, section in enumerate(doc.sections, 1):
+        if section.start <= offset < section.end:
             return number
     return None

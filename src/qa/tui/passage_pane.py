@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from qa.output.citation import citation
+from qa.output.citation import citation, place
 from qa.output.safe_text import visible_line
 from qa.tui.highlight import question_terms, styled_span
 
@@ -61,8 +61,7 @@ class PassagePane(VerticalScroll):
         self.hit, self.question = hit, question
         p = hit.passage
         style = self.get_component_rich_style
-        where = f"page {p.page}" if p.page else f"paragraph {p.paragraph}"
-        meta = f"Result {hit.rank} of {total} · score {hit.score:.3f} · {where}"
+        meta = f"Result {hit.rank} of {total} · score {hit.score:.3f} · {place(p)}"
         if weak:
             meta += " · weak: not a confident answer"
         text = Text()

@@ -1,5 +1,5 @@
 """The ranked results: one row per passage with rank, score, title, source, date,
-paragraph (or page) and the passage's first line."""
+paragraph (or page, or chapter) and the passage's first line."""
 
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ def _cell(value: str, style: str = "") -> Text:
 
 
 def place(hit: Hit) -> str:
-    """Paragraph or page, short enough for a narrow column."""
+    """Page, chapter or paragraph, short enough for a narrow column."""
     p = hit.passage
-    return f"p. {p.page}" if p.page else f"¶ {p.paragraph}"
+    if p.page:
+        return f"p. {p.page}"
+    return f"ch {p.chapter}" if p.chapter else f"¶ {p.paragraph}"
 
 
 class ResultsList(DataTable[Text]):

@@ -1,9 +1,12 @@
-"""PDF loader: the text layer, page by page, with pypdf.
+"""PDF loader: the text layer, page by page, with pypdf; scanned pages by OCR.
 
-`Document.text` is the pages' text joined by a blank line, and `Document.pages` the
-span of each page within it, so a passage can be cited by page. A PDF without a text
-layer (a scan) is skipped, not OCR'd. pypdf (~0.1 s to import) is imported inside
-`load_pdf`; its warnings about damaged files are silenced (the file is either read or
+`Document.text` is the pages' text joined by a blank line, and `Document.sections` the
+span of each page within it, so a passage can be cited by page. A page with no text
+layer but an image (a scan) is read by OCR (`qa.ingest.ocr`) and flagged, so its
+citation says "page 3, OCR"; a scanned page OCR cannot read is named in
+`Document.skipped_parts` and the rest of the file is still indexed. pypdf (~0.1 s to
+import) is imported inside `load_pdf`, and the OCR machinery only when a page needs
+it; pypdf's warnings about damaged files are silenced (the file is either read or
 skipped with a reason, which is what the user sees).
 """
 
@@ -15,11 +18,20 @@ import logging
 import re
 import warnings
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qa.ingest.document import Document, UnreadableDocument, normalize_lines
+from qa.ingest.document import (
+    PAGE,
+    Document,
+    UnreadableDocument,
+    brief,
+    join_sections,
+    normalize_lines,
+)
 
-PAGE_SEPARATOR = "\n\n"
+if TYPE_CHECKING:
+    from qa.ingest.ocr import PageReading
+
 _PDF_DATE = re.compile(r"(?:D:)?\s*(\d{4})(\d{2})?(\d{2})?")
 
 
@@ -43,37 +55,43 @@ def load_pdf(path: str, data: bytes) -> Document:
             raise UnreadableDocument(
                 path, "encrypted PDF (AES: needs the 'cryptography' package)") from None
         except Exception as exc:  # pypdf raises many kinds on damaged input
-            raise UnreadableDocument(path, f"not a readable PDF ({_brief(exc)})") from None
+            raise UnreadableDocument(path, f"not a readable PDF ({brief(exc)})") from None
         meta = _metadata(reader)
+    ocr = [False] * len(texts)
+    unread: list[tuple[int, str]] = []  # (page index, why OCR could not read it)
+    missing = [i for i, page in enumerate(texts) if not page]
+    for i, reading in (_read_scans(data, missing) if missing else {}).items():
+        texts[i], ocr[i] = reading.text, bool(reading.text)
+        if reading.skipped:
+            unread.append((i, reading.skipped))
     if not any(texts):
+        if unread:
+            raise UnreadableDocument(path, f"scanned PDF, and OCR read no page ({unread[0][1]})")
         if failures:
             raise UnreadableDocument(path, "not a readable PDF (text extraction failed)")
-        raise UnreadableDocument(path, "PDF has no text layer (scanned?)")
-    text, pages = join_pages(texts)
+        raise UnreadableDocument(path, "PDF has no text (no text layer, no page images)")
+    text, pages = join_sections(texts, ocr=ocr)
     return Document(
         path=path,
         text=text,
         title=_meta_text(meta, "/Title") or PurePosixPath(path).stem,
         author=_meta_text(meta, "/Author"),
         published=pdf_date(_meta_text(meta, "/CreationDate")),
-        pages=pages,
+        sections=pages,
+        section_kind=PAGE,
+        skipped_parts=tuple(f"page {i + 1} skipped, {why}" for i, why in unread),
     )
 
 
-def join_pages(texts: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """Join page texts with a blank line; return the text and each page's span in it.
-    An empty page gets an empty span where it would have been."""
-    parts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for page in texts:
-        if page and parts:
-            parts.append(PAGE_SEPARATOR)
-            pos += len(PAGE_SEPARATOR)
-        spans.append((pos, pos + len(page)))
-        parts.append(page)
-        pos += len(page)
-    return "".join(parts), tuple(spans)
+def _read_scans(data: bytes, indexes: list[int]) -> dict[int, PageReading]:
+    """OCR of the pages without a text layer; if PDFium cannot open the file at all,
+    each of them says so."""
+    from qa.ingest.ocr import PageReading, read_pages
+
+    try:
+        return read_pages(data, indexes)
+    except Exception as exc:  # PDFium refusing a file pypdf could open
+        return {i: PageReading("", f"OCR failed ({brief(exc)})") for i in indexes}
 
 
 def _page_texts(
@@ -125,7 +143,3 @@ def pdf_date(raw: str | None) -> str | None:
         return None
     return "-".join(part for part in (year, month, day if month else None) if part)
 
-
-def _brief(exc: Exception) -> str:
-    message = " ".join(str(exc).split())
-    return (message[:60].rstrip() + "...") if len(message) > 60 else message or type(exc).__name__

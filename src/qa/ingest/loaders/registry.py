@@ -1,8 +1,8 @@
 """The one place that maps a file suffix to its loader.
 
 Loaders are named, not imported: each format's module (and its library: trafilatura,
-pypdf) is imported only when a file of that format is loaded. A new format adds one
-module and one line here.
+pypdf, python-docx, ebooklib, the OCR engine) is imported only when a file of that format
+is loaded. A new format adds one module and one line here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ LOADERS: dict[str, tuple[str, str]] = {
     ".html": ("qa.ingest.loaders.html", "load_html"),
     ".htm": ("qa.ingest.loaders.html", "load_html"),
     ".pdf": ("qa.ingest.loaders.pdf", "load_pdf"),
+    ".docx": ("qa.ingest.loaders.docx", "load_docx"),
+    ".epub": ("qa.ingest.loaders.epub", "load_epub"),
 }
 
 
