@@ -8,9 +8,11 @@ the index does.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sqlite3
+from collections.abc import Sequence
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TITLE_WEIGHT = 0.3  # bm25() column weights: the title matters, but less than the body
@@ -29,17 +31,34 @@ class LexicalIndex:
     def remove(self, chunk_ids: list[int]) -> None:
         self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in chunk_ids])
 
-    def search(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """BM25 over passages (title weighted low); best first, as (chunk id, score)."""
+    def search(self, query: str, limit: int,
+               within: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """BM25 over passages (title weighted low); best first, as (chunk id, score).
+
+        `within` restricts the search to those chunk ids before ranking (a filter), so
+        the `limit` best come from the allowed passages, not from the whole corpus.
+        """
         match = _match_expression(query)
         if not match:
             return []
+        restrict, params = "", [match]
+        if within is not None:
+            restrict = " AND rowid IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps([int(i) for i in within]))
         rows = self.db.execute(
             f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) AS s FROM chunks_fts"
-            " WHERE chunks_fts MATCH ? ORDER BY s DESC LIMIT ?",
-            (match, limit),
+            f" WHERE chunks_fts MATCH ?{restrict} ORDER BY s DESC LIMIT ?",
+            (*params, limit),
         )
         return [(r[0], r[1]) for r in rows]
+
+    def phrase_candidates(self, phrase: str) -> set[int]:
+        """Chunks whose body may contain `phrase`: FTS5 matches its words in order, after
+        stemming, so this is a superset; the caller checks the exact text."""
+        fts_phrase = '{body} : "' + phrase.replace('"', '""') + '"'
+        rows = self.db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?",
+                               (fts_phrase,))
+        return {r[0] for r in rows}
 
     def scores(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
         """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""

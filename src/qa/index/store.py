@@ -12,6 +12,7 @@ write their own tables through `Store.db`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ import numpy as np
 
 from qa.errors import QaError
 from qa.index.lexical import LexicalIndex
-from qa.index.records import NewChunk, Passage, StoredDocument
+from qa.index.records import DocumentFields, NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
 SCHEMA_VERSION = 1
@@ -120,6 +121,29 @@ class Store:
     def documents(self) -> dict[str, StoredDocument]:
         rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
         return {r[1]: StoredDocument(*r) for r in rows}
+
+    def document_fields(self) -> list[DocumentFields]:
+        """Every document's path, title, source and date, by path."""
+        rows = self.db.execute(
+            "SELECT id, path, title, source, published FROM documents ORDER BY path")
+        return [DocumentFields(*r) for r in rows]
+
+    def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
+        """Sorted ids of the chunks of the given documents (of all, with None)."""
+        if doc_ids is None:
+            rows = self.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT id FROM chunks WHERE doc_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY id", (json.dumps(list(doc_ids)),)).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def documents_of(self, chunk_ids: np.ndarray) -> int:
+        """How many documents the given chunks come from."""
+        return self.db.execute(
+            "SELECT COUNT(DISTINCT doc_id) FROM chunks WHERE id IN"
+            " (SELECT value FROM json_each(?))", (json.dumps(chunk_ids.tolist()),),
+        ).fetchone()[0]
 
     def document_text(self, doc_id: int) -> str:
         return self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from qa.output.citation import citation
 
 if TYPE_CHECKING:
+    from qa.search.filters import Scope
     from qa.search.searcher import Answer, Hit
 
 
@@ -46,4 +47,13 @@ def answer_json(answer: Answer, changed: frozenset[str] = frozenset()) -> dict[s
         "confidence": round(answer.confidence, 4),
         "results": [hit_json(h, not answer.answered, h.passage.path in changed)
                     for h in answer.hits],
+        "filters": scope_json(answer.scope),
     }
+
+
+def scope_json(scope: Scope | None) -> dict[str, Any] | None:
+    """The filters as read, and what they left: None when the question had none."""
+    if scope is None:
+        return None
+    return {**scope.filter.as_json(), "documents": scope.documents,
+            "passages": scope.passages, "undated_excluded": scope.undated_excluded}

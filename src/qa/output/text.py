@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from qa.output.citation import citation
 
 if TYPE_CHECKING:
+    from qa.search.filters import Scope
     from qa.search.searcher import Answer, Hit
 
 _BOLD, _RESET = "\x1b[1;33m", "\x1b[0m"
@@ -22,7 +23,11 @@ STALE_NOTE = "document changed since indexing; quoted from the indexed copy"
 
 def answer_text(answer: Answer, color: bool, changed: frozenset[str] = frozenset()) -> str:
     lines = [f"Q: {answer.question}"]
-    if not answer.answered:
+    if answer.scope is not None:
+        lines.append(scope_line(answer.scope))
+    if answer.scope is not None and not answer.scope.passages:
+        lines.append("No passage matches these filters.")
+    elif not answer.answered:
         lines.append(
             f"No confident answer in the corpus (confidence {answer.confidence:.2f})."
             " The closest passages follow, flagged as weak."
@@ -36,6 +41,20 @@ def answer_text(answer: Answer, color: bool, changed: frozenset[str] = frozenset
         lines.append(_indent(_emphasise(hit, color)))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def scope_line(scope: Scope) -> str:
+    """The filters as read, and what they left of the index (also the TUI's line)."""
+    line = (f"Filters: {' '.join(scope.filter.terms())} ({_count(scope.documents, 'document')},"
+            f" {_count(scope.passages, 'passage')})")
+    if scope.undated_excluded:
+        line += (f"; {_count(scope.undated_excluded, 'undated document')} left out by"
+                 " the date filter")
+    return line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _emphasise(hit: Hit, color: bool) -> str:
