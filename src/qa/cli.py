@@ -153,12 +153,15 @@ def _read_questions(questions: tuple[str, ...]) -> list[str]:
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid",
               show_default=True, help="Retrieval side(s) to use.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar if indexing is needed.")
+@click.option("--all-copies", is_flag=True,
+              help="Show republished copies as separate results, not under the earliest.")
 @_filter_options
 @_corpus_option
 @_index_option
 @_user_errors
 def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode: str,
-        quiet: bool, corpus: str | None, index_dir: str | None, **filter_values: Any) -> None:
+        quiet: bool, all_copies: bool, corpus: str | None, index_dir: str | None,
+        **filter_values: Any) -> None:
     """Answer QUESTIONS (or `-` to read one per line from stdin).
 
     Filters go inline in a question or as options: source:"War on the Rocks",
@@ -183,7 +186,8 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
     color = sys.stdout.isatty() and not as_json
     try:
         for n, question in enumerate(asked):
-            answer = searcher.search(question, k, mode=mode, filters=filters)
+            answer = searcher.search(question, k, mode=mode, filters=filters,
+                                     all_copies=all_copies)
             if as_json:
                 click.echo(json.dumps(answer_json(answer, changed), ensure_ascii=False))
             else:

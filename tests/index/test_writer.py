@@ -52,7 +52,7 @@ def test_first_build_then_nothing_to_do(corpus_copy, fake_embedder):
     again = _index(corpus_copy, fake_embedder)
     assert again.chunks_embedded == 0
     assert len(again.unchanged) == 5
-    assert json.loads((corpus_copy.index / "manifest.json").read_text())["schema_version"] == 1
+    assert json.loads((corpus_copy.index / "manifest.json").read_text())["schema_version"] == 2
 
 
 def test_touch_edit_remove_are_incremental(corpus_copy, fake_embedder):

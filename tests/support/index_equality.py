@@ -20,6 +20,9 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
         " JOIN documents d ON d.id = c.doc_id").fetchall())
     sentences = store.count("sentences")
     fts = store.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+    paths = {d.id: d.path for d in store.document_fields()}
+    copies = sorted(tuple(sorted(paths[i] for i in g)) for g in store.copies.groups())
+    signed = store.db.execute("SELECT COUNT(*) FROM minhash").fetchone()[0]
     store.close()
     searcher = Searcher(index_dir, encoder=embedder)
     index = searcher.faiss_index
@@ -33,4 +36,5 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
     faiss_total = index.ntotal
     searcher.close()
     return {"docs": docs, "chunks": chunks, "sentences": sentences, "fts": fts,
+            "copies": copies, "signed": signed,
             "vectors": vectors, "faiss_total": faiss_total, "results": results}

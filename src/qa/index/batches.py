@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.index import minhash
 from qa.index.commit import commit
 from qa.index.records import NewChunk, StoredDocument
 from qa.index.store import Store, timestamp
@@ -52,9 +53,10 @@ def store_prepared(
             texts = [t for p in batch for t in p.embedding_texts]
             chunk_vecs = embedder.encode(texts)
             sent_vecs = embedder.encode([p.doc.text[s:e] for p in batch for s, e in p.sentences])
+            signatures = [minhash.signature(p.doc.text) for p in batch]
             with commit(store, index):
                 ci = si = 0
-                for p in batch:
+                for p, sig in zip(batch, signatures, strict=True):
                     old = stored.get(p.file.rel)
                     if old is not None:
                         index.remove_ids(np.array(store.remove_document(old.id), dtype=np.int64))
@@ -70,6 +72,7 @@ def store_prepared(
                         pages=json.dumps(p.doc.pages) if p.doc.pages else None,
                         indexed_at=timestamp(), chunks=chunks, sentences=sents,
                     )
+                    store.copies.add(store.document_id(p.file.rel), sig, minhash.band_keys(sig))
                     if ids:
                         index.add_with_ids(
                             np.stack([c.vector for c in chunks]).astype(np.float32),

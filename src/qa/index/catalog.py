@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from qa.index.records import DocumentFields
+    from qa.index.records import DocumentFields, Passage
     from qa.index.store import Store
 
 
@@ -38,6 +38,13 @@ def dated(published: str | None) -> bool:
     if not published:
         return False
     return published[:4].isdigit() and (len(published) == 4 or published[4] == "-")
+
+
+def earliest_first(doc: DocumentFields | Passage) -> tuple[bool, str, str]:
+    """Sort key of republished copies: dated before undated, earlier before later,
+    then by path (file names often start with the date)."""
+    published = doc.published if dated(doc.published) else None
+    return (published is None, published or "", doc.path)
 
 
 def catalog(store: Store) -> Catalog:

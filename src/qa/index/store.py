@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import QaError
+from qa.index.copies import CopyRegistry
 from qa.index.lexical import LexicalIndex
 from qa.index.records import DocumentFields, NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: MinHash signatures, LSH bands and copies (republished documents)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +65,24 @@ CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, body, tokenize = 'porter unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS minhash (
+    doc_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS minhash_bands (
+    band INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    PRIMARY KEY (band, bucket, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS minhash_bands_doc ON minhash_bands(doc_id);
+CREATE TABLE IF NOT EXISTS copies (
+    doc_a INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    doc_b INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    similarity REAL NOT NULL,
+    PRIMARY KEY (doc_a, doc_b)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copies_b ON copies(doc_b);
 CREATE TABLE IF NOT EXISTS skipped (
     path TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -94,6 +113,7 @@ class Store:
             ) from None
         self.lexical = LexicalIndex(self.db)
         self.skipped = SkippedFiles(self.db)
+        self.copies = CopyRegistry(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -122,11 +142,20 @@ class Store:
         rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
         return {r[1]: StoredDocument(*r) for r in rows}
 
-    def document_fields(self) -> list[DocumentFields]:
-        """Every document's path, title, source and date, by path."""
+    def document_fields(self, doc_ids: Iterable[int] | None = None) -> list[DocumentFields]:
+        """The path, title, source and date of the given documents (of all, with None),
+        by path."""
+        where, params = "", ()
+        if doc_ids is not None:
+            where, params = " WHERE id IN (SELECT value FROM json_each(?))", (
+                json.dumps(sorted(doc_ids)),)
         rows = self.db.execute(
-            "SELECT id, path, title, source, published FROM documents ORDER BY path")
+            f"SELECT id, path, title, source, published FROM documents{where} ORDER BY path",
+            params)
         return [DocumentFields(*r) for r in rows]
+
+    def document_id(self, path: str) -> int:
+        return self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()[0]
 
     def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
         """Sorted ids of the chunks of the given documents (of all, with None)."""

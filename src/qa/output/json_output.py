@@ -36,6 +36,8 @@ def hit_json(hit: Hit, weak: bool, stale: bool = False) -> dict[str, Any]:
         "citation": citation(p),
         "weak": weak,
         "stale": stale,
+        "also_published": [{"doc": d.path, "title": d.title, "source": d.source,
+                            "published": d.published} for d in hit.also_published],
     }
 
 

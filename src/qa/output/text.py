@@ -38,9 +38,18 @@ def answer_text(answer: Answer, color: bool, changed: frozenset[str] = frozenset
         lines.append(f"{hit.rank}. score {hit.score:.3f}{flag}  {citation(hit.passage)}")
         if hit.passage.path in changed:
             lines.append(f"   ({STALE_NOTE})")
+        if hit.also_published:
+            lines.append(f"   {also_published_line(hit)}")
         lines.append(_indent(_emphasise(hit, color)))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def also_published_line(hit: Hit) -> str:
+    """The document's republished copies, earliest first (also the TUI's line)."""
+    copies = [", ".join(filter(None, (d.source or d.title, d.published))) + f" [{d.path}]"
+              for d in hit.also_published]
+    return "also published by: " + "; ".join(copies)
 
 
 def scope_line(scope: Scope) -> str:

@@ -20,13 +20,14 @@ from qa.embed import model
 from qa.errors import QaError
 from qa.index import manifest, vectors
 from qa.index.layout import QUERY_ENCODER_FILE, index_exists, store_path
-from qa.index.records import Passage
+from qa.index.records import DocumentFields, Passage
 from qa.index.store import Store
 from qa.search import calibration, fusion
 from qa.search.answer_marking import answer_sentence
 from qa.search.filters import Scope, resolve
 from qa.search.fusion import Candidates, Fusion
 from qa.search.query_syntax import Filter, QuerySyntaxError, parse_query
+from qa.search.republished import copies_of, folded_documents
 
 if TYPE_CHECKING:
     import faiss
@@ -46,6 +47,7 @@ class Hit:
     answer_start: int
     answer_end: int
     answer_similarity: float
+    also_published: tuple[DocumentFields, ...] = ()  # the document's republished copies
 
     @property
     def answer(self) -> str:
@@ -139,13 +141,16 @@ class Searcher:
 
     def search(
         self, question: str, k: int = 5, *, mode: str = "hybrid",
-        filters: Filter | None = None, fusion_method: Fusion = fusion.DEFAULT,
+        filters: Filter | None = None, all_copies: bool = False,
+        fusion_method: Fusion = fusion.DEFAULT,
     ) -> Answer:
         """Top `k` distinct passages for `question`, with answers marked.
 
         `question` may carry filter syntax (`qa.search.query_syntax`); `filters` adds
         more (the CLI's options). Filters restrict both retrieval sides before ranking,
-        so when k passages match them, k come back.
+        so when k passages match them, k come back. Republished copies of a document
+        give way to its earliest copy and are listed with it (`qa.search.republished`),
+        unless `all_copies`.
         """
         if not question.strip():
             raise QaError("question: empty; ask something, e.g."
@@ -160,28 +165,33 @@ class Searcher:
         within = scope.chunk_ids if scope is not None else None
         pool = self.candidates(query.text, qvec, POOL_DEPTH, within)
         ids, scores = fusion.ranking(pool, mode, fusion_method)
+        groups = self.store.copies.groups()
+        kept = self._distinct(ids, scores, k, groups if not all_copies else [])
+        copies = copies_of(self.store, {p.doc_id for p, _ in kept}, groups)
         hits = []
-        for rank, (p, score) in enumerate(self._distinct(ids, scores, k), 1):
+        for rank, (p, score) in enumerate(kept, 1):
             start, end, sim = answer_sentence(self.store, p, qvec)
-            hits.append(Hit(rank, score, p, start, end, sim))
+            hits.append(Hit(rank, score, p, start, end, sim, copies.get(p.doc_id, ())))
         best_sentence = max((h.answer_similarity for h in hits), default=0.0)
         coverage = self.store.lexical.query_coverage(query.text)
         confidence = calibration.confidence(best_sentence, coverage) if hits else 0.0
         return Answer(question.strip(), confidence >= calibration.THRESHOLD, confidence, hits,
                       best_sentence, coverage, query.text, scope)
 
-    def _distinct(self, ids: np.ndarray, scores: np.ndarray,
-                  k: int) -> list[tuple[Passage, float]]:
+    def _distinct(self, ids: np.ndarray, scores: np.ndarray, k: int,
+                  copy_groups: list[frozenset[int]]) -> list[tuple[Passage, float]]:
         """The best `k` passages, skipping those that overlap or adjoin a better one of
         the same document; when that leaves fewer than `k` (a narrow filter, a tiny
-        corpus), the skipped ones fill up, in rank order, so k passages come back."""
+        corpus), the skipped ones fill up, in rank order, so k passages come back.
+        Passages of a later copy of a document in `copy_groups` are left out."""
         window = ids[: 4 * k + 20].tolist()
         passages = self.store.passages(window)
+        folded = folded_documents(passages.values(), copy_groups)
         kept: list[tuple[int, Passage, float]] = []
         skipped: list[tuple[int, Passage, float]] = []
         for position, (cid, score) in enumerate(zip(window, scores.tolist(), strict=False)):
             p = passages.get(cid)
-            if p is None:
+            if p is None or p.doc_id in folded:
                 continue
             touching = any(_touches(p, q) for _, q, _ in kept)
             (skipped if touching else kept).append((position, p, score))
