@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from qa.errors import QaError
+from qa.errors import QaError, QaUsageError
 from qa.settings import Paths
 
 EXIT_SKIPPED = 4
@@ -153,6 +153,8 @@ def _read_questions(questions: tuple[str, ...]) -> list[str]:
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid",
               show_default=True, help="Retrieval side(s) to use.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar if indexing is needed.")
+@click.option("--cite", type=click.Choice(["bibtex", "csl-json", "markdown"]),
+              help="Print the cited passages as a bibliography in this format instead.")
 @click.option("--all-copies", is_flag=True,
               help="Show republished copies as separate results, not under the earliest.")
 @_filter_options
@@ -160,8 +162,8 @@ def _read_questions(questions: tuple[str, ...]) -> list[str]:
 @_index_option
 @_user_errors
 def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode: str,
-        quiet: bool, all_copies: bool, corpus: str | None, index_dir: str | None,
-        **filter_values: Any) -> None:
+        quiet: bool, cite: str | None, all_copies: bool, corpus: str | None,
+        index_dir: str | None, **filter_values: Any) -> None:
     """Answer QUESTIONS (or `-` to read one per line from stdin).
 
     Filters go inline in a question or as options: source:"War on the Rocks",
@@ -171,6 +173,8 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
     from qa.search.query_syntax import option_filter, parse_query
 
     paths = Paths.resolve(corpus, index_dir)
+    if cite and as_json:
+        raise QaUsageError("--cite and --json: choose one (--cite prints a bibliography)")
     asked = _read_questions(questions)
     if not asked:
         raise QaError("question: stdin held no questions")
@@ -184,17 +188,27 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
 
     searcher = Searcher(paths.index)
     color = sys.stdout.isatty() and not as_json
+    answers = []
     try:
         for n, question in enumerate(asked):
             answer = searcher.search(question, k, mode=mode, filters=filters,
                                      all_copies=all_copies)
-            if as_json:
+            if cite:
+                answers.append(answer)
+                if not answer.answered:
+                    click.echo(f"qa: no confident answer to {question!r}; citing the closest"
+                               " passages", err=True)
+            elif as_json:
                 click.echo(json.dumps(answer_json(answer, changed), ensure_ascii=False))
             else:
                 click.echo(("\n" if n else "") + answer_text(answer, color, changed),
                            nl=False)
     finally:
         searcher.close()
+    if cite:
+        from qa.output.cite import citations
+
+        click.echo(citations(answers, cite), nl=False)
 
 
 @cli.command(name="eval")

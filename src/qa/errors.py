@@ -16,3 +16,9 @@ class IndexIncompatible(QaError):
     """The index on disk was built with other settings; the fix is a rebuild."""
 
     exit_code = 3
+
+
+class QaUsageError(QaError):
+    """Options or syntax that cannot be read as given: a usage error (exit 2)."""
+
+    exit_code = 2

@@ -39,3 +39,17 @@ def test_options_and_dates_in_text_output(real_index: Paths):
                         r" 3 undated documents left out by the date filter", lines[1])
     cited = [line for line in lines if line[:3] in ("1. ", "2. ")]
     assert len(cited) == 2 and all("2025-" in line for line in cited)
+
+
+def test_cite_prints_a_bibliography_of_the_cited_passages(real_index: Paths):
+    import bibtexparser
+
+    result = run_qa(real_index, "ask", "-k", "3", "--cite", "bibtex", "source:carnegie",
+                    QUESTION)
+    assert result.returncode == 0, result.stderr
+    library = bibtexparser.parse_string(result.stdout)
+    assert not library.failed_blocks and len(library.entries) == 3
+    for entry in library.entries:
+        assert entry.key.startswith("carnegie2025armenia-para")
+        assert entry.fields_dict["date"].value == "2025-03-17"
+        assert entry.fields_dict["note"].value.startswith("paragraph ")

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from qa.errors import QaError
+from qa.errors import QaUsageError
 
 KEYS = ("source", "title", "in", "type", "after", "before")
 _KEY = re.compile(r"(source|title|in|type|after|before):", re.IGNORECASE)
@@ -37,10 +37,8 @@ _PERIOD = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 _QUOTES = {'"': '"', "\u201c": "\u201d"}  # opening quote -> its closing quote
 
 
-class QuerySyntaxError(QaError):
+class QuerySyntaxError(QaUsageError):
     """A question whose filter syntax cannot be read: a usage error (exit 2)."""
-
-    exit_code = 2
 
 
 def next_period(period: str) -> str:
