@@ -35,6 +35,8 @@ class IndexInfo:
     chunks: int
     model: str
     stale: str | None  # None when up to date, else e.g. "1 new, 2 changed"
+    sources: tuple[str, ...] = ()  # values `source:` can complete to
+    folders: tuple[str, ...] = ()  # values `in:` can complete to ("a/b/")
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ class Engine:
             return self._info_locked()
 
     def _info_locked(self) -> IndexInfo:
+        from qa.index.catalog import catalog
         from qa.index.staleness import staleness
 
         assert self._searcher is not None
@@ -206,8 +209,10 @@ class Engine:
             stale_text = stale.describe() if stale else None
         except QaError:
             stale_text = "corpus folder missing"
+        found = catalog(store)
         return IndexInfo(store.count("documents"), store.count("chunks"), self._model_name(),
-                         stale_text)
+                         stale_text, tuple(g.name for g in found.sources if g.name),
+                         tuple(f"{g.name}/" for g in found.folders if g.name))
 
     def _model_name(self) -> str:
         """The model named in the manifest, without its organisation prefix."""
