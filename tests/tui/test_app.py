@@ -261,12 +261,12 @@ def test_filters_are_completed_shown_and_applied(tui_paths: Paths) -> None:
         await pilot.press(*'source:"wa')
         await wait_for(pilot, lambda: box._suggestion != "")
         await pilot.press("right")
-        assert box.value == 'source:"war on the Rocks"'
+        assert box.value == 'source:"War on the Rocks"'
         await pilot.press(*f" {EXAMPLE}", "enter")
         await wait_for(pilot, lambda: not app.searching)
         assert app.results.hits
         assert {h.passage.source for h in app.results.hits} == {"War on the Rocks"}
-        assert re.search(r'Filters: source:"war on the Rocks" \(1 document, \d+ passages\)',
+        assert re.search(r'Filters: source:"War on the Rocks" \(1 document, \d+ passages\)',
                          str(app.notice.visual))
         await ask(pilot, f"after:2024-13 {EXAMPLE}")
         assert app.notice_kind == "problem"

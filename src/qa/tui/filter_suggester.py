@@ -1,8 +1,8 @@
 """Completes `source:` and `in:` in the question box with the index's own values.
 
-Typing `source:` offers the first source (Tab-free: → or End accepts, as for any
-Textual suggestion); typing `source:"wa` narrows to sources starting with "wa". Values
-with spaces are offered quoted, so the completed question parses as typed.
+Typing `source:` offers the first source (→ or End accepts, as for any Textual
+suggestion); typing `source:"wa` narrows to sources starting with "wa", in any case.
+Values with spaces are offered quoted, so the completed question parses as typed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ class FilterSuggester(Suggester):
                 if typed:
                     continue  # `source:war` cannot grow into `source:"War on the Rocks"`
                 return value + f'"{candidate}"'
-            return value + candidate[len(typed):] + ('"' if quote else "")
+            # The typed part takes the value's own case: accepting gives the real name.
+            return value[: len(value) - len(typed)] + candidate + ('"' if quote else "")
         return None
 
 
