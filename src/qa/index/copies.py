@@ -19,6 +19,9 @@ import numpy as np
 NUM_PERM = 128  # permutations per signature: the estimate errs by about 0.04 at 0.35
 SHINGLE_WORDS = 5  # words per shingle
 COPY_THRESHOLD = 0.35  # estimated Jaccard from which two documents are copies (bench)
+# LSH bands are chosen (by datasketch) weighing a missed copy 4x a needless comparison:
+# candidates are checked against their stored signature, so an extra one costs little.
+LSH_WEIGHTS = (0.2, 0.8)  # (false positive, false negative)
 
 
 class CopyRegistry:

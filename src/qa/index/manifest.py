@@ -37,6 +37,7 @@ def expected_manifest() -> dict[str, Any]:
             "num_perm": copies.NUM_PERM,
             "shingle_words": copies.SHINGLE_WORDS,
             "threshold": copies.COPY_THRESHOLD,
+            "lsh_weights": list(copies.LSH_WEIGHTS),
         },
     }
 

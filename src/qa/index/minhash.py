@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 
-from qa.index.copies import COPY_THRESHOLD, NUM_PERM, SHINGLE_WORDS
+from qa.index.copies import COPY_THRESHOLD, LSH_WEIGHTS, NUM_PERM, SHINGLE_WORDS
 from qa.textnorm import words
 
 SEED = 1  # fixed, so signatures stored at different times are comparable
@@ -39,11 +39,11 @@ def signature(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
 
 @cache
 def bands_and_rows(threshold: float = COPY_THRESHOLD) -> tuple[int, int]:
-    """datasketch's LSH split of NUM_PERM values into b bands of r rows, chosen to
-    balance missed and spurious candidates around `threshold`."""
+    """datasketch's LSH split of NUM_PERM values into b bands of r rows for `threshold`,
+    weighing missed and needless candidates by LSH_WEIGHTS."""
     from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=LSH_WEIGHTS)
     return lsh.b, lsh.r
 
 
