@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from qa.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_SKIPPED, QaError
+from qa.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_SKIPPED, QaError, QaUsageError
 from qa.output.safe_text import visible_line, visible_text
 from qa.settings import Paths
 
@@ -146,6 +146,24 @@ def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
     return frozenset()
 
 
+def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--source, --title, --in, --type, --after, --before, --phrase, --exclude: the
+    inline filter syntax as options (see `qa.search.query_syntax`)."""
+    options = [
+        ("--source", "sources", True, "Source contains TEXT (repeat: either)."),
+        ("--title", "titles", True, "Title contains TEXT (repeat: either)."),
+        ("--in", "folders", True, "Documents in this corpus folder (repeat: either)."),
+        ("--type", "types", True, "File type: md, txt, html, pdf... (repeat: either)."),
+        ("--after", "after", False, "Published in this period or later (YYYY[-MM[-DD]])."),
+        ("--before", "before", False, "Published in this period or earlier."),
+        ("--phrase", "phrases", True, "Passages must contain this exact phrase."),
+        ("--exclude", "excluded", True, "Passages must not contain this word or phrase."),
+    ]
+    for flag, name, multiple, text in reversed(options):
+        func = click.option(flag, name, multiple=multiple, metavar="TEXT", help=text)(func)
+    return func
+
+
 def _read_questions(questions: tuple[str, ...]) -> list[str]:
     if questions == ("-",):
         return [line.strip() for line in sys.stdin if line.strip()]
@@ -167,16 +185,34 @@ def _read_questions(questions: tuple[str, ...]) -> list[str]:
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid",
               show_default=True, help="Retrieval side(s) to use.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar if indexing is needed.")
+@click.option("--cite", type=click.Choice(["bibtex", "csl-json", "markdown"]),
+              help="Print the cited passages as a bibliography in this format instead.")
+@click.option("--all-copies", is_flag=True,
+              help="Show republished copies as separate results, not under the earliest.")
+@_filter_options
 @_corpus_option
 @_index_option
 @_user_errors
 def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode: str,
-        quiet: bool, corpus: str | None, index_dir: str | None) -> None:
-    """Answer QUESTIONS (or `-` to read one per line from stdin)."""
+        quiet: bool, cite: str | None, all_copies: bool, corpus: str | None,
+        index_dir: str | None, **filter_values: Any) -> None:
+    """Answer QUESTIONS (or `-` to read one per line from stdin).
+
+    Filters go inline in a question or as options: source:"War on the Rocks",
+    title:peace, in:folder/, type:pdf, after:2024-01, before:2025-06-30,
+    "an exact phrase", -word. A filter that cannot be read exits with status 2.
+    """
+    from qa.search.query_syntax import option_filter, parse_query
+
     paths = Paths.resolve(corpus, index_dir)
+    if cite and as_json:
+        raise QaUsageError("--cite and --json: choose one (--cite prints a bibliography)")
     asked = _read_questions(questions)
     if not asked:
         raise QaError("question: stdin held no questions")
+    filters = option_filter(**filter_values)
+    for question in asked:  # every syntax error before any answer
+        parse_query(question).filter.combined(filters)
     changed = _ensure_fresh(paths, update=not no_update, quiet=quiet)
     from qa.output.json_output import answer_json, json_line
     from qa.output.text import answer_text
@@ -184,16 +220,27 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
 
     searcher = Searcher(paths.index)
     color = sys.stdout.isatty() and not as_json
+    answers = []
     try:
         for n, question in enumerate(asked):
-            answer = searcher.search(question, k, mode=mode)
-            if as_json:
+            answer = searcher.search(question, k, mode=mode, filters=filters,
+                                     all_copies=all_copies)
+            if cite:
+                answers.append(answer)
+                if not answer.answered:
+                    _say(f"qa: no confident answer to {question!r}; citing the closest"
+                         " passages")
+            elif as_json:
                 click.echo(json_line(answer_json(answer, changed)))
             else:
                 click.echo(("\n" if n else "") + answer_text(answer, color, changed),
                            nl=False)
     finally:
         searcher.close()
+    if cite:
+        from qa.output.cite import citations
+
+        click.echo(citations(answers, cite), nl=False)
 
 
 @cli.command(name="eval")
@@ -291,6 +338,30 @@ def mcp_server(corpus: str | None, index_dir: str | None) -> None:
     from qa.mcp_server.server import serve
 
     serve(Paths.resolve(corpus, index_dir))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="As one JSON object.")
+@_corpus_option
+@_index_option
+@_user_errors
+def sources(as_json: bool, corpus: str | None, index_dir: str | None) -> None:
+    """Sources and folders in the index, with document counts and date ranges."""
+    from qa.index.catalog import catalog
+    from qa.index.generations import live_store
+    from qa.index.layout import index_exists
+    from qa.output.json_output import json_line
+    from qa.output.sources import catalog_json, catalog_text
+
+    paths = Paths.resolve(corpus, index_dir)
+    if not index_exists(paths.index):
+        raise QaError(f"{paths.index}: no index yet; run `qa index`")
+    with live_store(paths.index) as store:
+        found = catalog(store)
+    if as_json:
+        click.echo(json_line(catalog_json(found)))
+    else:
+        _show(catalog_text(found))
 
 
 @cli.command()

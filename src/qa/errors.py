@@ -37,6 +37,12 @@ class IndexIncompatible(QaError):
     exit_code = EXIT_REBUILD
 
 
+class QaUsageError(QaError):
+    """Options or syntax that cannot be read as given: a usage error."""
+
+    exit_code = EXIT_USAGE
+
+
 class IndexDamaged(QaError):
     """The index's SQLite file is corrupt; the fix is a rebuild from the corpus."""
 

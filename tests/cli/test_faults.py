@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from qa.errors import EXIT_REBUILD, EXIT_SYSTEM
-from qa.index.layout import QUERY_ENCODER_FILE, STORE_FILE
+from qa.index.layout import STORE_FILE
 from qa.settings import Paths
-from tests.conftest import CORPUS, FakeEmbedder, assert_one_line_error, run_fake_qa, run_qa
+from tests.conftest import CORPUS, FakeEmbedder, assert_one_line_error, live, run_fake_qa, run_qa
 from tests.support.faults import (
     damage_table,
     file_size_limit,
@@ -58,7 +58,7 @@ def test_a_full_disk_fails_the_update_in_one_line_and_the_old_index_answers(tmp_
             fill(disk, leave_kb=300)
             options = {}
         else:  # no mounting here: a file size limit makes the store's growth fail
-            store_size = (paths.index / STORE_FILE).stat().st_size
+            store_size = (live(paths.index) / STORE_FILE).stat().st_size
             options = {"preexec_fn": file_size_limit(store_size + 64 * 1024)}
         failed = run_fake_qa(paths, "index", **options)
         assert failed.returncode == EXIT_SYSTEM, failed.stderr
@@ -78,7 +78,7 @@ def test_a_full_disk_fails_the_update_in_one_line_and_the_old_index_answers(tmp_
 
 
 def _read_only_files(index: Path, writable: bool) -> None:
-    for path in [index, *index.iterdir()]:
+    for path in [index, *index.rglob("*")]:
         path.chmod((0o755 if path.is_dir() else 0o644) if writable else
                    (0o555 if path.is_dir() else 0o444))
 
@@ -121,7 +121,7 @@ def test_a_read_only_mount_answers_and_an_update_says_why(fake_index: Paths):
 def test_a_damaged_page_is_detected_with_the_fix(
     fake_index: Paths, table: str, commands: list[tuple[str, ...]]
 ):
-    damage_table(fake_index.index / STORE_FILE, table)
+    damage_table(live(fake_index.index) / STORE_FILE, table)
     for command in commands:
         damaged = run_fake_qa(fake_index, *command)
         assert damaged.returncode == EXIT_REBUILD, (command, damaged.stderr)
@@ -148,5 +148,5 @@ def test_first_build_on_a_full_disk_with_the_real_model(tmp_path: Path):
         failed = run_qa(paths, "index")
         assert failed.returncode == EXIT_SYSTEM, failed.stderr
         assert_one_line_error(failed, "disk full (no space left on device)")
-        assert not (paths.index / QUERY_ENCODER_FILE).exists()
+        assert not list(paths.index.rglob("*.onnx"))
         assert not [p.name for p in paths.index.iterdir() if p.name.endswith(".tmp")]

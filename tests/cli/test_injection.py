@@ -22,7 +22,7 @@ from qa.index.layout import STORE_FILE
 from qa.index.store import Store
 from qa.settings import Paths
 from qa.tui.document_screen import DocumentScreen
-from tests.conftest import REPO, run_fake_qa, run_qa
+from tests.conftest import REPO, live, run_fake_qa, run_qa
 from tests.tui.test_app import ask, run, screen_text, wait_for, wait_ready
 from tests.tui.test_robustness import fake_app
 
@@ -121,7 +121,7 @@ def test_ask_through_a_pipe_and_as_json(evil_index: Paths):
     assert not CONTROL.search(as_json.stdout)
     results = json.loads(as_json.stdout)["results"]
     assert {r["doc"] for r in results} >= {EVIL_NAME, "evil.html", "evil.pdf"}
-    store = Store(evil_index.index / STORE_FILE)
+    store = Store(live(evil_index.index) / STORE_FILE)
     try:
         for r in results:
             text = store.db.execute("SELECT text FROM documents WHERE path = ?",

@@ -12,14 +12,14 @@ from qa.errors import EXIT_ERROR
 from qa.index.layout import STORE_FILE
 from qa.index.store import Store
 from qa.settings import Paths
-from tests.conftest import run_fake_qa, run_qa
+from tests.conftest import live, run_fake_qa, run_qa
 from tests.support.privileges import permissions_apply
 
 NOTE = "---\ntitle: Field note\n---\n\nThe lavash recipe uses flour, water and salt.\n"
 
 
 def _indexed(paths: Paths) -> set[str]:
-    store = Store(paths.index / STORE_FILE)
+    store = Store(live(paths.index) / STORE_FILE)
     try:
         return set(store.documents())
     finally:

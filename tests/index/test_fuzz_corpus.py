@@ -17,7 +17,7 @@ from qa.index.layout import STORE_FILE
 from qa.index.store import Store
 from qa.output.safe_text import visible_line
 from qa.settings import Paths
-from tests.conftest import CORPUS, run_qa
+from tests.conftest import CORPUS, live, run_qa
 from tests.support.fuzzing import (
     SAMPLE_HTML,
     SAMPLE_MARKDOWN,
@@ -93,7 +93,7 @@ def test_a_corpus_with_random_files_indexes_the_good_and_names_the_bad(
 
 
 def _indexed(paths: Paths) -> set[str]:
-    store = Store(paths.index / STORE_FILE)
+    store = Store(live(paths.index) / STORE_FILE)
     try:
         return set(store.documents())
     finally:

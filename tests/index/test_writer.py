@@ -128,7 +128,7 @@ def test_index_of_an_older_schema_asks_for_a_rebuild(corpus_copy, fake_embedder)
     """Schema 2 stores sections (pages or chapters, OCR flags): a schema-1 index cannot
     cite them, so every command names the difference and the one fix."""
     _index(corpus_copy, fake_embedder)
-    manifest_path = corpus_copy.index / "manifest.json"
+    manifest_path = live(corpus_copy.index) / "manifest.json"
     data = json.loads(manifest_path.read_text())
     data["schema_version"] = 1
     manifest_path.write_text(json.dumps(data))

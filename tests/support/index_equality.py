@@ -27,6 +27,9 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
         "SELECT d.path, c.start, c.end, c.paragraph FROM chunks c"
         " JOIN documents d ON d.id = c.doc_id").fetchall())
     sentences = store.count("sentences")
+    paths = {d.id: d.path for d in store.document_fields()}
+    copies = sorted(tuple(sorted(paths[i] for i in g)) for g in store.copies.groups())
+    signed = store.db.execute("SELECT COUNT(*) FROM minhash").fetchone()[0]
     store.close()
     searcher = Searcher(index_dir, encoder=embedder)
     paths_of = {cid: (path, start) for cid, path, start in searcher.store.db.execute(
@@ -43,4 +46,5 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
     faiss_total = index.ntotal
     searcher.close()
     return {"docs": docs, "chunks": chunks, "sentences": sentences, "lexical": lexical,
+            "copies": copies, "signed": signed,
             "vectors": vectors, "faiss_total": faiss_total, "results": results}

@@ -15,7 +15,7 @@ from qa.settings import Paths
 from qa.tui.app import QaApp
 from qa.tui.engine import Engine, ProblemError
 from qa.tui.history import LIMIT
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, live
 from tests.tui.test_app import ask, make_app, run, screen_text, wait_for, wait_ready
 
 QUESTION = "why did Baku reject mediators?"
@@ -147,7 +147,7 @@ def test_an_index_that_will_not_open_times_out_instead_of_hanging(fake_index: Pa
 def test_a_damaged_store_is_a_notice_with_the_fix_not_a_traceback(fake_index: Paths) -> None:
     from tests.support.faults import damage_table
 
-    damage_table(fake_index.index / STORE_FILE, "documents")
+    damage_table(live(fake_index.index) / STORE_FILE, "documents")
     app = fake_app(fake_index)
 
     async def scenario(pilot: Pilot) -> None:

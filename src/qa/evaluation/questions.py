@@ -7,8 +7,6 @@ the same `Searcher` with only the mode changed, so a gain from fusion is measure
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,18 +17,7 @@ from qa.search import fusion
 from qa.search.fusion import Fusion
 from qa.search.searcher import Searcher
 from qa.settings import Paths
-
-_ASCII = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-                        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2032": "'",
-                        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
-                        "\u2014": "-", "\u2015": "-", "\u2212": "-"})
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """NFKC, curly quotes and dashes to ASCII, whitespace collapsed, lowercase."""
-    text = unicodedata.normalize("NFKC", text).translate(_ASCII)
-    return _SPACE.sub(" ", text).strip().lower()
+from qa.textnorm import normalise
 
 
 @dataclass(frozen=True)

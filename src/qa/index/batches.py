@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.index import minhash
 from qa.index.commit import Sides, commit
 from qa.index.records import NewChunk, StoredDocument
 from qa.index.store import timestamp
@@ -50,9 +51,10 @@ def store_prepared(
             texts = [t for p in batch for t in p.embedding_texts]
             chunk_vecs = embedder.encode(texts)
             sent_vecs = embedder.encode([p.doc.text[s:e] for p in batch for s, e in p.sentences])
+            signatures = [minhash.signature(p.doc.text) for p in batch]
             with commit(sides) as seq:
                 ci = si = 0
-                for p in batch:
+                for p, sig in zip(batch, signatures, strict=True):
                     old = stored.get(p.file.rel)
                     if old is not None:
                         index.remove_ids(np.array(store.remove_document(old.id), dtype=np.int64))
@@ -73,6 +75,7 @@ def store_prepared(
                     )
                     for cid, c in zip(ids, chunks, strict=True):
                         sides.lexical.add(cid, seq, p.doc.title, p.doc.text[c.start : c.end])
+                    store.copies.add(store.document_id(p.file.rel), sig, minhash.band_keys(sig))
                     if ids:
                         index.add_with_ids(
                             np.stack([c.vector for c in chunks]).astype(np.float32),

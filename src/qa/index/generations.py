@@ -43,12 +43,9 @@ class Pin:
 
     def __init__(self, generation: Path) -> None:
         self.generation = generation
-        try:
-            self._fd: int | None = os.open(generation / READERS_FILE, os.O_RDWR | os.O_CREAT,
-                                           0o644)
-        except FileNotFoundError:
-            raise GenerationGone(generation) from None
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
+        self._fd: int | None = _open_readers_file(generation)
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
         if not (generation / STORE_FILE).exists():  # removed while we waited for the lock
             self.release()
             raise GenerationGone(generation)
@@ -57,6 +54,23 @@ class Pin:
         if self._fd is not None:
             os.close(self._fd)  # closing drops the lock
             self._fd = None
+
+
+def _open_readers_file(generation: Path) -> int | None:
+    """The generation's readers' lock file, opened for locking. None for an index this
+    user cannot write at all (a read-only copy or mount): no writer can remove that
+    generation either, so there is nothing to pin it against."""
+    if not generation.is_dir():
+        raise GenerationGone(generation)
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+        try:
+            return os.open(generation / READERS_FILE, flags, 0o644)
+        except FileNotFoundError:
+            if not generation.is_dir():
+                raise GenerationGone(generation) from None
+        except OSError:
+            continue
+    return None
 
 
 def building(index_dir: Path) -> Path | None:
@@ -74,6 +88,7 @@ def start_building(index_dir: Path) -> Path:
     numbers = [n for p in index_dir.iterdir() if (n := generation_number(p)) is not None]
     folder = index_dir / generation_name(max(numbers, default=0) + 1)
     folder.mkdir()
+    (folder / READERS_FILE).touch()
     atomic.write_text(index_dir / BUILDING_FILE, folder.name + "\n")
     return folder
 

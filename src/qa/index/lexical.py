@@ -16,7 +16,7 @@ into term queries, so no question can be read as query syntax.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import tantivy
@@ -59,23 +59,36 @@ class LexicalIndex:
         """See the latest commit (a writer in another process may have made one)."""
         self.index.reload()
 
-    def search(self, question: str, limit: int) -> list[tuple[int, float]]:
-        """BM25 top `limit` passages (title weighted low); best first, as (chunk id, score)."""
+    def search(self, question: str, limit: int,
+               within: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """BM25 top `limit` passages (title weighted low); best first, as (chunk id, score).
+
+        `within` restricts the search to those chunk ids before ranking (a filter), so
+        the `limit` best come from the allowed passages, not from the whole corpus.
+        """
         query = _query(terms(question))
         if query is None:
             return []
+        if within is not None:
+            query = _only(query, within)
         return self._run(query, limit)
+
+    def phrase_candidates(self, phrase: str) -> set[int]:
+        """Chunks whose body holds every word of `phrase` (after stemming): a superset of
+        those holding the phrase itself, which the caller checks on the exact text."""
+        found = terms(phrase)
+        if not found:
+            return set()
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "body", t)) for t in found])
+        return {cid for cid, _ in self._run(query, max(self.count(), 1))}
 
     def scores(self, question: str, chunk_ids: list[int]) -> dict[int, float]:
         """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""
         query = _query(terms(question))
         if query is None or not chunk_ids:
             return {}
-        only = tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(SCHEMA, "chunk_id", list(chunk_ids)), 0.0)
-        both = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
-                                            (tantivy.Occur.Must, only)])
-        return dict(self._run(both, len(chunk_ids)))
+        return dict(self._run(_only(query, chunk_ids), len(chunk_ids)))
 
     def query_coverage(self, question: str) -> float:
         """Share of the question's IDF weight carried by words the corpus contains.
@@ -138,6 +151,14 @@ class LexicalWriter:
 
     def close(self) -> None:
         self._writer.wait_merging_threads()
+
+
+def _only(query: tantivy.Query, chunk_ids: Sequence[int]) -> tantivy.Query:
+    """`query`, scored as it is, over the given chunk ids only."""
+    allowed = tantivy.Query.const_score_query(
+        tantivy.Query.term_set_query(SCHEMA, "chunk_id", [int(i) for i in chunk_ids]), 0.0)
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
+                                        (tantivy.Occur.Must, allowed)])
 
 
 def _query(found: list[str]) -> tantivy.Query | None:

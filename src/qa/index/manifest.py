@@ -14,7 +14,7 @@ from typing import Any
 from qa import atomic, settings
 from qa.embed import model
 from qa.errors import IndexIncompatible, QaError
-from qa.index import store
+from qa.index import copies, store
 from qa.index.layout import MANIFEST_FILE
 
 
@@ -33,6 +33,12 @@ def expected_manifest() -> dict[str, Any]:
             "max_tokens": settings.CHUNK_MAX_TOKENS,
             "overlap_tokens": settings.CHUNK_OVERLAP_TOKENS,
             "embed_title": settings.EMBED_TITLE,
+        },
+        "copies": {
+            "num_perm": copies.NUM_PERM,
+            "shingle_words": copies.SHINGLE_WORDS,
+            "threshold": copies.COPY_THRESHOLD,
+            "lsh_weights": list(copies.LSH_WEIGHTS),
         },
     }
 

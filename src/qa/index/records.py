@@ -23,6 +23,17 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class DocumentFields:
+    """What filters and `qa sources` look at: a document's path and citation fields."""
+
+    id: int
+    path: str
+    title: str
+    source: str | None
+    published: str | None
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     """An indexed document as a listing shows it: citation data and sizes."""
 

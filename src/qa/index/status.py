@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from qa.errors import QaError
+from qa.index.catalog import earliest_first
 from qa.index.generations import live_store
 from qa.index.layout import MANIFEST_FILE, index_exists
 from qa.index.staleness import staleness
+from qa.index.store import Store
 from qa.settings import Paths
 
 
@@ -28,6 +30,7 @@ def status_text(paths: Paths) -> str:
             f"index size  {_size(paths.index) / 1e6:.1f} MB",
             f"updated     {store.get_meta('updated_at') or 'never'}",
         ]
+        lines += _copies(store)
     lines.append(f"stale       {stale.describe() if stale else 'no, up to date'}")
     for label, names in (("new", stale.new), ("changed", stale.changed),
                          ("removed", stale.removed)):
@@ -35,6 +38,16 @@ def status_text(paths: Paths) -> str:
     lines.append(f"skipped     {len(skipped)}")
     lines.extend(f"  {path}: {reason}" for path, (reason, _, _) in sorted(skipped.items()))
     return "\n".join(lines)
+
+
+def _copies(store: Store) -> list[str]:
+    """Groups of republished copies, each listed earliest first."""
+    groups = store.copies.groups()
+    fields = {d.id: d for d in store.document_fields()}
+    listed = sorted("  " + " = ".join(d.path for d in sorted(
+        (fields[i] for i in group), key=earliest_first)) for group in groups)
+    return [f"copies      {len(groups)} group{'' if len(groups) == 1 else 's'} of republished"
+            f" documents ({sum(len(g) for g in groups)} documents)", *listed]
 
 
 def _model(generation: Path) -> str:

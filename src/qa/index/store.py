@@ -24,11 +24,13 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QaError, as_user_error
-from qa.index.records import DocumentRecord, NewChunk, Passage, StoredDocument
+from qa.index.copies import CopyRegistry
+from qa.index.records import DocumentFields, DocumentRecord, NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
 
 # 2: the lexical index moved from FTS5 to tantivy; sections (pages or chapters, with
-# titles and OCR flags) replaced pages.
+# titles and OCR flags) replaced pages; MinHash signatures, LSH bands and copies
+# (republished documents).
 SCHEMA_VERSION = 2
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 
@@ -68,6 +70,24 @@ CREATE TABLE IF NOT EXISTS sentences (
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
 CREATE TABLE IF NOT EXISTS lexical_deletes (chunk_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS minhash (
+    doc_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS minhash_bands (
+    band INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    PRIMARY KEY (band, bucket, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS minhash_bands_doc ON minhash_bands(doc_id);
+CREATE TABLE IF NOT EXISTS copies (
+    doc_a INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    doc_b INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    similarity REAL NOT NULL,
+    PRIMARY KEY (doc_a, doc_b)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS copies_b ON copies(doc_b);
 CREATE TABLE IF NOT EXISTS skipped (
     path TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -99,6 +119,7 @@ class Store:
                 f"{path}: unreadable index store ({exc}); run `qa index --rebuild`"
             ) from None
         self.skipped = SkippedFiles(self.db)
+        self.copies = CopyRegistry(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -131,6 +152,38 @@ class Store:
     def documents(self) -> dict[str, StoredDocument]:
         rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
         return {r[1]: StoredDocument(*r) for r in rows}
+
+    def document_fields(self, doc_ids: Iterable[int] | None = None) -> list[DocumentFields]:
+        """The path, title, source and date of the given documents (of all, with None),
+        by path."""
+        where, params = "", ()
+        if doc_ids is not None:
+            where, params = " WHERE id IN (SELECT value FROM json_each(?))", (
+                json.dumps(sorted(doc_ids)),)
+        rows = self.db.execute(
+            f"SELECT id, path, title, source, published FROM documents{where} ORDER BY path",
+            params)
+        return [DocumentFields(*r) for r in rows]
+
+    def document_id(self, path: str) -> int:
+        return self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()[0]
+
+    def chunk_ids(self, doc_ids: Iterable[int] | None = None) -> np.ndarray:
+        """Sorted ids of the chunks of the given documents (of all, with None)."""
+        if doc_ids is None:
+            rows = self.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT id FROM chunks WHERE doc_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY id", (json.dumps(list(doc_ids)),)).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def documents_of(self, chunk_ids: np.ndarray) -> int:
+        """How many documents the given chunks come from."""
+        return self.db.execute(
+            "SELECT COUNT(DISTINCT doc_id) FROM chunks WHERE id IN"
+            " (SELECT value FROM json_each(?))", (json.dumps(chunk_ids.tolist()),),
+        ).fetchone()[0]
 
     def document_text(self, doc_id: int) -> str:
         return self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]

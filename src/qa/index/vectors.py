@@ -36,6 +36,24 @@ def from_arrays(ids: np.ndarray, vectors: np.ndarray, dimension: int) -> faiss.I
     return index
 
 
+def search(index: faiss.Index, query: np.ndarray, depth: int,
+           within: np.ndarray | None = None) -> dict[int, float]:
+    """The `depth` chunks closest to `query`, as {chunk id: cosine}.
+
+    `within` (chunk ids) restricts the search before ranking: an IDSelector passed
+    through the IndexIDMap2, which translates it to the inner index's positions, so a
+    filter that leaves few passages still gets its best `depth` of them.
+    """
+    limit = min(depth, index.ntotal if within is None else len(within))
+    if limit <= 0:  # an empty index (killed before its first commit), or nothing allowed
+        return {}
+    params = None
+    if within is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(within))
+    cos, ids = index.search(query[None, :].astype(np.float32), limit, params=params)
+    return {int(i): float(s) for i, s in zip(ids[0], cos[0], strict=True) if i >= 0}
+
+
 def path_for(store: Store) -> Path:
     """The FAISS file that mirrors `store`, beside it in its generation."""
     return store.path.parent / VECTORS_FILE

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qa.output.citation import citation
 
 if TYPE_CHECKING:
+    from qa.search.filters import Scope
     from qa.search.searcher import Answer, Hit
 
 _RAW_CONTROLS = re.compile("[\x7f-\x9f]")
@@ -44,6 +45,8 @@ def hit_json(hit: Hit, weak: bool, stale: bool = False) -> dict[str, Any]:
         "citation": citation(p),
         "weak": weak,
         "stale": stale,
+        "also_published": [{"doc": d.path, "title": d.title, "source": d.source,
+                            "published": d.published} for d in hit.also_published],
     }
 
 
@@ -55,6 +58,7 @@ def answer_json(answer: Answer, changed: frozenset[str] = frozenset()) -> dict[s
         "confidence": round(answer.confidence, 4),
         "results": [hit_json(h, not answer.answered, h.passage.path in changed)
                     for h in answer.hits],
+        "filters": scope_json(answer.scope),
     }
 
 
@@ -62,3 +66,11 @@ def json_line(value: Any) -> str:
     """`value` as one line of JSON, non-ASCII text readable, no raw control character."""
     text = json.dumps(value, ensure_ascii=False)
     return _RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def scope_json(scope: Scope | None) -> dict[str, Any] | None:
+    """The filters as read, and what they left: None when the question had none."""
+    if scope is None:
+        return None
+    return {**scope.filter.as_json(), "documents": scope.documents,
+            "passages": scope.passages, "undated_excluded": scope.undated_excluded}

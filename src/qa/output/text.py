@@ -15,6 +15,7 @@ from qa.output.citation import citation
 from qa.output.safe_text import visible_line, visible_text
 
 if TYPE_CHECKING:
+    from qa.search.filters import Scope
     from qa.search.searcher import Answer, Hit
 
 _BOLD, _RESET = "\x1b[1;33m", "\x1b[0m"
@@ -25,7 +26,11 @@ STALE_NOTE = "document changed since indexing; quoted from the indexed copy"
 
 def answer_text(answer: Answer, color: bool, changed: frozenset[str] = frozenset()) -> str:
     lines = [f"Q: {visible_line(answer.question)}"]
-    if not answer.answered:
+    if answer.scope is not None:
+        lines.append(visible_line(scope_line(answer.scope)))
+    if answer.scope is not None and not answer.scope.passages:
+        lines.append("No passage matches these filters.")
+    elif not answer.answered:
         lines.append(
             f"No confident answer in the corpus (confidence {answer.confidence:.2f})."
             " The closest passages follow, flagged as weak."
@@ -37,9 +42,32 @@ def answer_text(answer: Answer, color: bool, changed: frozenset[str] = frozenset
         lines.append(f"{hit.rank}. score {hit.score:.3f}{flag}  {cite}")
         if hit.passage.path in changed:
             lines.append(f"   ({STALE_NOTE})")
+        if hit.also_published:
+            lines.append(f"   {also_published_line(hit)}")
         lines.append(_indent(_emphasise(hit, color)))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def also_published_line(hit: Hit) -> str:
+    """The document's republished copies, earliest first (also the TUI's line)."""
+    copies = [", ".join(filter(None, (d.source or d.title, d.published))) + f" [{d.path}]"
+              for d in hit.also_published]
+    return "also published by: " + "; ".join(copies)
+
+
+def scope_line(scope: Scope) -> str:
+    """The filters as read, and what they left of the index (also the TUI's line)."""
+    line = (f"Filters: {' '.join(scope.filter.terms())} ({_count(scope.documents, 'document')},"
+            f" {_count(scope.passages, 'passage')})")
+    if scope.undated_excluded:
+        line += (f"; {_count(scope.undated_excluded, 'undated document')} left out by"
+                 " the date filter")
+    return line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _emphasise(hit: Hit, color: bool) -> str:

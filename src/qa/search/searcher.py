@@ -22,10 +22,13 @@ from qa.index import vectors
 from qa.index.generations import open_live
 from qa.index.layout import LEXICAL_DIR, current_generation, encoder_path
 from qa.index.lexical import LexicalIndex
-from qa.index.records import Passage
+from qa.index.records import DocumentFields, Passage
 from qa.search import calibration, fusion
 from qa.search.answer_marking import answer_sentence
+from qa.search.filters import Scope, resolve
 from qa.search.fusion import Candidates, Fusion
+from qa.search.query_syntax import Filter, QuerySyntaxError, parse_query
+from qa.search.republished import copies_of, folded_documents
 
 if TYPE_CHECKING:
     import faiss
@@ -45,6 +48,7 @@ class Hit:
     answer_start: int
     answer_end: int
     answer_similarity: float
+    also_published: tuple[DocumentFields, ...] = ()  # the document's republished copies
 
     @property
     def answer(self) -> str:
@@ -62,6 +66,8 @@ class Answer:
     hits: list[Hit]
     best_sentence: float  # highest question-sentence cosine among the hits
     coverage: float  # share of the question's IDF weight found in the corpus
+    search_text: str = ""  # the question without its filter syntax: what was ranked by
+    scope: Scope | None = None  # what the filters left, or None when there were none
 
 
 class Searcher:
@@ -136,15 +142,14 @@ class Searcher:
     def embed(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
 
-    def candidates(self, question: str, query_vector: np.ndarray, depth: int) -> Candidates:
-        """The union of both sides' top `depth`, each with both of its scores."""
-        index = self.faiss_index
-        dense: dict[int, float] = {}
-        if index.ntotal:  # an index killed before its first commit holds no vectors
-            cos, ids = index.search(query_vector[None, :].astype(np.float32),
-                                    min(depth, index.ntotal))
-            dense = {int(i): float(s) for i, s in zip(ids[0], cos[0], strict=True) if i >= 0}
-        lexical = dict(self.lexical.search(question, depth))
+    def candidates(self, question: str, query_vector: np.ndarray, depth: int,
+                   within: np.ndarray | None = None) -> Candidates:
+        """The union of both sides' top `depth`, each with both of its scores.
+
+        `within` (sorted chunk ids, from a filter) restricts both sides before ranking.
+        """
+        dense = vectors.search(self.faiss_index, query_vector, depth, within)
+        lexical = dict(self.lexical.search(question, depth, within))
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
@@ -166,37 +171,65 @@ class Searcher:
 
     def search(
         self, question: str, k: int = 5, *, mode: str = "hybrid",
+        filters: Filter | None = None, all_copies: bool = False,
         fusion_method: Fusion = fusion.DEFAULT,
     ) -> Answer:
-        """Top `k` distinct passages for `question`, with answers marked."""
-        question = question.strip()
-        if not question:
+        """Top `k` distinct passages for `question`, with answers marked.
+
+        `question` may carry filter syntax (`qa.search.query_syntax`); `filters` adds
+        more (the CLI's options). Filters restrict both retrieval sides before ranking,
+        so when k passages match them, k come back. Republished copies of a document
+        give way to its earliest copy and are listed with it (`qa.search.republished`),
+        unless `all_copies`.
+        """
+        if not question.strip():
             raise QaError("question: empty; ask something, e.g."
                           ' qa ask "why did Baku reject mediators?"')
+        query = parse_query(question.strip())
+        filt = query.filter.combined(filters)
+        if not query.text.strip():
+            raise QuerySyntaxError(f"{question.strip()}: only filters, no words to search"
+                                   " for; add a question, e.g. source:X why did ...?")
         self.refresh()
-        qvec = self.embed(question)
-        pool = self.candidates(question, qvec, POOL_DEPTH)
+        scope = resolve(self.store, self.lexical, filt) if filt else None
+        qvec = self.embed(query.text)
+        within = scope.chunk_ids if scope is not None else None
+        pool = self.candidates(query.text, qvec, POOL_DEPTH, within)
         ids, scores = fusion.ranking(pool, mode, fusion_method)
-        passages = self.store.passages(ids[: 4 * k + 20].tolist())
-        kept: list[tuple[Passage, float]] = []
-        for cid, score in zip(ids.tolist(), scores.tolist(), strict=False):
-            p = passages.get(cid)
-            if p is None:
-                continue
-            if any(_touches(p, q) for q, _ in kept):
-                continue
-            kept.append((p, score))
-            if len(kept) == k:
-                break
+        groups = self.store.copies.groups()
+        kept = self._distinct(ids, scores, k, groups if not all_copies else [])
+        copies = copies_of(self.store, {p.doc_id for p, _ in kept}, groups)
         hits = []
         for rank, (p, score) in enumerate(kept, 1):
             start, end, sim = answer_sentence(self.store, p, qvec)
-            hits.append(Hit(rank, score, p, start, end, sim))
+            hits.append(Hit(rank, score, p, start, end, sim, copies.get(p.doc_id, ())))
         best_sentence = max((h.answer_similarity for h in hits), default=0.0)
-        coverage = self.lexical.query_coverage(question)
-        confidence = calibration.confidence(best_sentence, coverage)
-        return Answer(question, confidence >= calibration.THRESHOLD, confidence, hits,
-                      best_sentence, coverage)
+        coverage = self.lexical.query_coverage(query.text)
+        confidence = calibration.confidence(best_sentence, coverage) if hits else 0.0
+        return Answer(question.strip(), confidence >= calibration.THRESHOLD, confidence, hits,
+                      best_sentence, coverage, query.text, scope)
+
+    def _distinct(self, ids: np.ndarray, scores: np.ndarray, k: int,
+                  copy_groups: list[frozenset[int]]) -> list[tuple[Passage, float]]:
+        """The best `k` passages, skipping those that overlap or adjoin a better one of
+        the same document; when that leaves fewer than `k` (a narrow filter, a tiny
+        corpus), the skipped ones fill up, in rank order, so k passages come back.
+        Passages of a later copy of a document in `copy_groups` are left out."""
+        window = ids[: 4 * k + 20].tolist()
+        passages = self.store.passages(window)
+        folded = folded_documents(passages.values(), copy_groups)
+        kept: list[tuple[int, Passage, float]] = []
+        skipped: list[tuple[int, Passage, float]] = []
+        for position, (cid, score) in enumerate(zip(window, scores.tolist(), strict=False)):
+            p = passages.get(cid)
+            if p is None or p.doc_id in folded:
+                continue
+            touching = any(_touches(p, q) for _, q, _ in kept)
+            (skipped if touching else kept).append((position, p, score))
+            if len(kept) == k:
+                break
+        kept = sorted(kept + skipped[: k - len(kept)])[:k] if len(kept) < k else kept
+        return [(p, score) for _, p, score in kept]
 
 
 def _touches(a: Passage, b: Passage) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -33,6 +33,7 @@ from textual.worker import get_current_worker
 from qa.errors import QaError
 from qa.output.citation import citation
 from qa.output.safe_text import visible_line, visible_text
+from qa.output.text import scope_line
 from qa.settings import Paths
 from qa.tui.document_screen import DocumentScreen
 from qa.tui.engine import Engine, Problem, ProblemError
@@ -68,12 +69,13 @@ class QaApp(App[None]):
 
     CSS_PATH = "qa.tcss"
     TITLE = "qa"
+    # No printable key is bound: typing anywhere starts a question (see `on_key`).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "reindex", "Re-index", priority=True),
-        Binding("f1,question_mark", "help", "Help", key_display="?"),
-        Binding("c", "copy_citation", "Copy citation"),
-        Binding("o", "open_document", "Open document"),
-        Binding("slash,escape", "focus_question", "Ask", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+y", "copy_citation", "Copy citation"),
+        Binding("ctrl+o", "open_document", "Open document"),
+        Binding("escape", "focus_question", "Ask", show=False),
     ]
 
     def __init__(
@@ -188,6 +190,8 @@ class QaApp(App[None]):
 
     def on_index_ready(self, message: IndexReady) -> None:
         self.ready = True
+        self.question_input.filter_suggester.values = {
+            "source": list(message.info.sources), "in": list(message.info.folders)}
         if self.ready_seconds is None:
             self.ready_seconds = message.seconds
         self.status.show_info(message.info)
@@ -275,16 +279,20 @@ class QaApp(App[None]):
         self._pending_search = None
         answer = message.answer
         self.results.show_answer(answer)
+        filters = f"\n{scope_line(answer.scope)}" if answer.scope is not None else ""
         if not answer.hits:
-            self.set_notice("Nothing in the index matches that question.", "weak")
+            nothing = ("No passage matches these filters." if answer.scope is not None
+                       else "Nothing in the index matches that question.")
+            self.set_notice(nothing + filters, "weak")
             self.passage.show_message("No passages to show.")
         elif answer.answered:
             line = (f"{len(answer.hits)} passages · confidence {answer.confidence:.2f}")
             if self.show_timings:
                 line += f" · {message.seconds * 1000:.0f} ms"
-            self.set_notice(line, "info")
+            self.set_notice(line + filters, "info")
         else:
-            self.set_notice(f"{NO_ANSWER} (confidence {answer.confidence:.2f})", "weak")
+            self.set_notice(f"{NO_ANSWER} (confidence {answer.confidence:.2f}){filters}",
+                            "weak")
         hit = self.results.current_hit
         if hit is not None:
             self._show_hit(hit)
@@ -310,7 +318,7 @@ class QaApp(App[None]):
         answer = self.results.answer
         if answer is None:
             return
-        self.passage.show_hit(hit, answer.question, len(answer.hits), not answer.answered)
+        self.passage.show_hit(hit, answer.search_text, len(answer.hits), not answer.answered)
 
     # -- actions ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -323,7 +331,23 @@ class QaApp(App[None]):
         return True
 
     def action_focus_question(self) -> None:
-        self.question_input.focus()
+        self.question_input.select_question()
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that no text box took starts a new question with it.
+
+        After a search the results have focus; the next question is typed straight
+        away, from the results, the passage or the document view. That is why no
+        action sits on a printable key (they moved to ctrl+o, ctrl+y, ctrl+g, F1).
+        """
+        if not event.is_printable or event.character is None:
+            return
+        if isinstance(self.screen, DocumentScreen):
+            self.pop_screen()
+        elif self.screen is not self.screen_stack[0]:
+            return  # help and the command palette keep their own keys
+        event.stop()
+        self.question_input.type_into(event.character)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -348,7 +372,7 @@ class QaApp(App[None]):
             self.notify("No result selected.", severity="warning", timeout=3)
             return
         self._document_seq += 1
-        self._opening = (hit, answer.question)
+        self._opening = (hit, answer.search_text)
         self._load_document(self._document_seq, hit.passage.doc_id)
 
     @work(thread=True, group="document", exclusive=True, exit_on_error=False)
@@ -456,12 +480,12 @@ class QaApp(App[None]):
         yield SystemCommand("Re-index: rebuild the index from scratch",
                             "Re-embed every document (use when the index is broken)",
                             lambda: self.action_reindex(rebuild=True))
-        yield SystemCommand("Copy citation of the selected result (c)",
+        yield SystemCommand("Copy citation of the selected result (ctrl+y)",
                             "Copies to the clipboard", self.action_copy_citation)
-        yield SystemCommand("Open the selected result's document (o)",
+        yield SystemCommand("Open the selected result's document (enter or ctrl+o)",
                             "Shows the whole document at the passage",
                             self.action_open_document)
-        yield SystemCommand("Keys: show every key (? or F1)", "The help screen",
+        yield SystemCommand("Keys: show every key (F1)", "The help screen",
                             self.action_help)
         yield from super().get_system_commands(screen)
 

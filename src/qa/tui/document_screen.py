@@ -42,13 +42,14 @@ def split_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 class DocumentScreen(Screen[None]):
-    """Reads one document; Escape (or q, backspace) goes back."""
+    """Reads one document; Escape (or backspace) goes back. No printable key is bound:
+    typing here starts a new question (the app's `on_key`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,backspace", "back", "Back"),
-        Binding("c", "copy_citation", "Copy citation"),
-        Binding("p", "to_passage", "To passage"),
-        Binding("f1,question_mark", "app.help", "Help", key_display="?"),
+        Binding("escape,backspace", "back", "Back"),
+        Binding("ctrl+y", "copy_citation", "Copy citation"),
+        Binding("ctrl+g", "to_passage", "To passage"),
+        Binding("f1", "app.help", "Help"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -38,6 +38,8 @@ class IndexInfo:
     chunks: int
     model: str
     stale: str | None  # None when up to date, else e.g. "1 new, 2 changed"
+    sources: tuple[str, ...] = ()  # values `source:` can complete to
+    folders: tuple[str, ...] = ()  # values `in:` can complete to ("a/b/")
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,11 @@ class Engine:
         raise ProblemError(self.problem or self._missing_index_problem())
 
     def info(self) -> IndexInfo:
-        """Counts, model and staleness. The corpus is scanned before taking the lock, so
-        a big or slow corpus folder never holds a search up."""
+        """Counts, model, staleness, and the sources and folders that filters complete.
+        The corpus is scanned before taking the lock, so a big or slow corpus folder
+        never holds a search up."""
         from qa.corpus.walk import CorpusFile, scan_corpus
+        from qa.index.catalog import catalog
         from qa.index.staleness import staleness
 
         files: list[CorpusFile] | None
@@ -216,9 +220,12 @@ class Engine:
             store = self._open_searcher().store
             stale = staleness(self.paths, store, files) if files is not None else None
             documents, chunks = store.count("documents"), store.count("chunks")
+            found = catalog(store)
         stale_text = ("corpus folder missing" if files is None else
                       stale.describe() if stale else None)
-        return IndexInfo(documents, chunks, self._model_name(), stale_text)
+        return IndexInfo(documents, chunks, self._model_name(), stale_text,
+                         tuple(g.name for g in found.sources if g.name),
+                         tuple(f"{g.name}/" for g in found.folders if g.name))
 
     def _model_name(self) -> str:
         """The model named in the manifest, without its organisation prefix."""

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from qa.output.citation import citation, place
 from qa.output.safe_text import visible_line
+from qa.output.text import also_published_line
 from qa.tui.highlight import question_terms, styled_span
 
 if TYPE_CHECKING:
@@ -21,8 +22,11 @@ if TYPE_CHECKING:
 WELCOME = (
     "Type a question above and press Enter.\n\n"
     "↑/↓ in the question box recall earlier questions; in the results they move the "
-    "selection. Enter or o opens the whole document, c copies the citation, ctrl+r "
-    "re-indexes the corpus, and ? (or F1) lists every key."
+    "selection. Enter opens the whole document, ctrl+y copies the citation, ctrl+r "
+    "re-indexes the corpus, and F1 lists every key. Typing anywhere starts a new "
+    "question.\n\n"
+    'Filters go in the question: source:"War on the Rocks", in:folder/, type:pdf, '
+    'title:word, after:2024-01, before:2025-06-30, "an exact phrase", -word.'
 )
 
 
@@ -72,13 +76,16 @@ class PassagePane(VerticalScroll):
             [(hit.answer_start, hit.answer_end, style("passage-pane--answer"))],
             question_terms(question), style("passage-pane--term"),
         ))
-        text.append("\n\nCitation (c copies it): ", style=style("passage-pane--meta"))
+        text.append("\n\nCitation (ctrl+y copies it): ", style=style("passage-pane--meta"))
         text.append(visible_line(citation(p)), style=style("passage-pane--citation"))
         if p.author:
             text.append(f" — by {visible_line(p.author)}", style=style("passage-pane--meta"))
+        if hit.also_published:
+            text.append("\nA" + visible_line(also_published_line(hit))[1:],
+                        style=style("passage-pane--meta"))
         self.body.update(text)
         self.border_title = f"Passage {hit.rank}/{total}"
-        self.border_subtitle = "c copy citation · o open document"
+        self.border_subtitle = "ctrl+y copy citation · enter open document"
         self.scroll_home(animate=False)
         self._lead = text.plain[:answer_at]
         self.call_after_refresh(self._scroll_to_answer)

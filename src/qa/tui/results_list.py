@@ -36,6 +36,13 @@ def place(hit: Hit) -> str:
     return f"ch {p.chapter}" if p.chapter else f"¶ {p.paragraph}"
 
 
+def _source(hit: Hit) -> str:
+    """The source, and how many republished copies are listed under this result."""
+    copies = len(hit.also_published)
+    more = f" (+{copies} {'copy' if copies == 1 else 'copies'})" if copies else ""
+    return (hit.passage.source or "—") + more
+
+
 class ResultsList(DataTable[Text]):
     """A DataTable of hits that re-fits its columns whenever its width changes.
 
@@ -111,7 +118,7 @@ class ResultsList(DataTable[Text]):
                 _cell(str(hit.rank), style),
                 _cell(f"{hit.score:.3f}", style),
                 _cell(p.title, style),
-                _cell(p.source or "—", style),
+                _cell(_source(hit), style),
                 _cell(p.published or "—", style),
                 _cell(place(hit), style),
                 _cell(first_line(p.text), style),
