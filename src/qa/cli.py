@@ -254,7 +254,9 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
 @_user_errors
 def evaluate(questions_file: str | None, beir_dir: str | None, split: str, no_update: bool,
              corpus: str | None, index_dir: str | None) -> None:
-    """Score retrieval on a question file (JSONL like dev.jsonl) or a BEIR benchmark."""
+    """Score retrieval on a question file (JSONL like dev.jsonl, or with gold spans like
+    squad-dev's) or a BEIR benchmark. A question file beside a corpus/ folder is asked of
+    that corpus (indexed under INDEX/eval/) unless --corpus is given."""
     paths = Paths.resolve(corpus, index_dir)
     if beir_dir:
         from qa.evaluation.beir import run_beir
@@ -263,8 +265,9 @@ def evaluate(questions_file: str | None, beir_dir: str | None, split: str, no_up
         return
     if not questions_file:
         raise QaError("QUESTIONS_FILE: give a JSONL question file, or --beir DIR")
-    from qa.evaluation.questions import run_questions
+    from qa.evaluation.questions import eval_paths, run_questions
 
+    paths = eval_paths(paths, questions_file, corpus_given=corpus is not None)
     _ensure_fresh(paths, update=not no_update, quiet=False)
     _show(run_questions(paths, questions_file))
 
