@@ -78,6 +78,19 @@ _index_option = click.option(
     help="Index folder (default: $QA_INDEX or ./index).")
 
 
+def _ray_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--ray and --ray-files: load, chunk and embed on a Ray cluster (the `ray` extra)."""
+    func = click.option(
+        "--ray-files", type=click.Choice(["auto", "ship"]), envvar="QA_RAY_FILES",
+        default="auto", show_default=True,
+        help="With --ray: workers read files by path where they see the corpus (shared"
+             " storage), else the driver ships them; `ship` always ships.")(func)
+    return click.option(
+        "--ray", "ray_address", metavar="ADDRESS", envvar="QA_RAY_ADDRESS", default=None,
+        help="Index on a Ray cluster: auto (join the running one), local (start one"
+             " here) or the head's HOST:PORT. Default: $QA_RAY_ADDRESS, else no Ray.")(func)
+
+
 @click.group(invoke_without_command=True)
 @click.version_option(package_name="qa")
 @click.pass_context
@@ -92,26 +105,42 @@ def cli(ctx: click.Context) -> None:
 @_index_option
 @click.option("--rebuild", is_flag=True, help="Start from scratch instead of updating.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_ray_options
 @_user_errors
-def index(corpus: str | None, index_dir: str | None, rebuild: bool, quiet: bool) -> None:
+def index(corpus: str | None, index_dir: str | None, rebuild: bool, quiet: bool,
+          ray_address: str | None, ray_files: str) -> None:
     """Build or incrementally update the index from the corpus."""
     paths = Paths.resolve(corpus, index_dir)
-    report = _run_update(paths, rebuild=rebuild, quiet=quiet)
+    report = _run_update(paths, rebuild=rebuild, quiet=quiet,
+                         indexer=_ray_indexer(ray_address, ray_files))
     click.echo(report.summary())
     if report.skipped or report.skipped_parts:
         sys.exit(EXIT_SKIPPED)
 
 
 def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
-                allow_empty: bool = False) -> Any:
+                allow_empty: bool = False, indexer: Any = None) -> Any:
     from qa.index.writer import update_index
 
-    report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty)
+    report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty,
+                          indexer=indexer)
     for path, reason in report.skipped:
         _say(f"qa: {path}: skipped, {reason}")
     for path, part in report.skipped_parts:
         _say(f"qa: {path}: {part}")
     return report
+
+
+def _ray_indexer(address: str | None, files: str) -> Any:
+    """A RayIndexer for --ray ADDRESS, or None (index here); Ray is imported only now."""
+    if not address:
+        return None
+    try:
+        from qa.index.distributed.indexer import RayIndexer, RayOptions
+    except ImportError:
+        raise QaError("--ray: Ray is not installed; pip install 'qa[ray]'") from None
+    return RayIndexer(RayOptions(address, files), inform=lambda line: click.echo(
+        f"qa: {line}", err=True))
 
 
 def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
@@ -289,11 +318,14 @@ def _corpus_change(argument: str) -> Callable[[Callable[..., Any]], Callable[...
 
 
 @_corpus_change("sources")
-def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: str | None) -> None:
+@_ray_options
+def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: str | None,
+        ray_address: str | None, ray_files: str) -> None:
     """Copy files or folders into the corpus and update the index."""
     from qa.corpus.edit import add_to_corpus
 
     paths = Paths.resolve(corpus, index_dir)
+    indexer = _ray_indexer(ray_address, ray_files)  # a bad --ray fails before any copy
     result = add_to_corpus(paths.corpus, list(sources))
     for rel in result.copied:
         _show(f"added {visible_line(rel)}")
@@ -301,7 +333,7 @@ def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: st
         _say(f"qa: {src}: identical content already in the corpus as {rel}; skipped")
     for src, reason in result.refused:
         _say(f"qa: {src}: refused, {reason}")
-    report = _run_update(paths, quiet=quiet)
+    report = _run_update(paths, quiet=quiet, indexer=indexer)
     click.echo(report.summary())
     if result.refused:
         sys.exit(1)

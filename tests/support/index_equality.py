@@ -48,3 +48,34 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
     return {"docs": docs, "chunks": chunks, "sentences": sentences, "lexical": lexical,
             "copies": copies, "signed": signed,
             "vectors": vectors, "faiss_total": faiss_total, "results": results}
+
+
+def stored_vectors(index_dir: Path) -> dict[tuple[str, str, int], np.ndarray]:
+    """Every passage and sentence vector the store keeps, keyed by (kind, document path,
+    start offset): comparable across indexes built in any order or batching."""
+    store = Store(live(index_dir) / STORE_FILE)
+    out = {}
+    for kind, table in (("chunk", "chunks"), ("sentence", "sentences")):
+        rows = store.db.execute(
+            f"SELECT d.path, t.start, t.vector FROM {table} t"
+            " JOIN documents d ON d.id = t.doc_id").fetchall()
+        out.update({(kind, path, start): np.frombuffer(blob, dtype=np.float32)
+                    for path, start, blob in rows})
+    store.close()
+    return out
+
+
+def assert_same_index(built: Path, reference: Path, questions: list[str], embedder=None,
+                      atol: float = 1e-5) -> None:
+    """Same documents, passages, offsets and answers; every vector within `atol`.
+
+    Vectors are compared with a tolerance, not rounded: a batch of other lengths pads
+    differently, which moves the last float bits (well under 1e-6 in practice)."""
+    got = index_content(built, embedder, questions)
+    want = index_content(reference, embedder, questions)
+    assert got.pop("vectors").keys() == want.pop("vectors").keys()
+    assert got == want
+    got_vectors, want_vectors = stored_vectors(built), stored_vectors(reference)
+    assert got_vectors.keys() == want_vectors.keys()
+    worst = max(float(np.abs(got_vectors[k] - want_vectors[k]).max()) for k in want_vectors)
+    assert worst <= atol, f"largest vector difference {worst:g}"

@@ -43,12 +43,13 @@ class DocumentEmbedder:
     pays for importing torch.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, device: str = "cpu") -> None:
         self._threads = threads
+        self._device = device  # "cuda" on a Ray actor given a GPU
         self._model: Any = None
 
     def _loaded(self) -> Any:
-        """Load the bundled model, offline, on CPU (once).
+        """Load the bundled model, offline, on the CPU unless a device is given (once).
 
         `threads` sets torch's intra-op pool. The default is every core up to
         MAX_DEFAULT_THREADS: indexing is throughput-bound and on the idle 2-core target
@@ -65,7 +66,8 @@ class DocumentEmbedder:
 
         torch.set_num_threads(self._threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
         hf_logging.disable_progress_bar()  # a "Loading weights" bar would garble CLI output
-        model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(model_dir()), device=self._device,
+                                    local_files_only=True)
         # Explicit, not inherited from sentence_bert_config.json: the chunker sizes
         # passages against MAX_WORDPIECES and the ONNX query path truncates at it too.
         model.max_seq_length = MAX_WORDPIECES

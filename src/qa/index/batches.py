@@ -1,15 +1,19 @@
-"""Embed prepared documents in batches and commit each batch with its vectors.
+"""Embedded documents committed in batches: the one seam every indexer writes through.
 
-Batches of about BATCH_CHUNKS passages: big enough that the model runs efficiently,
-small enough that a kill loses little work and progress moves visibly.
+`commit_embedded` is the single place where an embedded batch becomes rows and vectors;
+the local writer and the Ray driver both reach it through a `BatchCommitter`, which
+groups documents into batches of about BATCH_CHUNKS passages (big enough that the model
+runs efficiently, small enough that a kill loses little work and progress moves
+visibly), reports what was added, and moves the progress bar.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,76 +30,131 @@ if TYPE_CHECKING:
 BATCH_CHUNKS = 256
 
 
-def store_prepared(
-    sides: Sides,
-    prepared: list[PreparedDocument],
-    stored: dict[str, StoredDocument],
-    embedder: Embedder,
-    report: IndexReport,
-    *,
-    progress: bool,
-    on_progress: Callable[[int, int], None] | None,
-    batch_chunks: int = BATCH_CHUNKS,
-) -> None:
-    """Embed and commit `prepared`, replacing any stored version of each document."""
-    if not prepared:
-        return
+@dataclass(frozen=True)
+class EmbeddedDocument:
+    """A prepared document with one vector per passage and one per sentence."""
+
+    prepared: PreparedDocument
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+
+    @property
+    def passages(self) -> int:
+        return len(self.prepared.chunks)
+
+
+def embed_documents(embedder: Embedder, batch: list[PreparedDocument]) -> list[EmbeddedDocument]:
+    """Embed a batch's passages (with their title prefix) and sentences in two calls,
+    so the model batches across documents."""
+    chunk_vecs = embedder.encode([t for p in batch for t in p.embedding_texts])
+    sent_vecs = embedder.encode([p.doc.text[s:e] for p in batch for s, e in p.sentences])
+    out = []
+    ci = si = 0
+    for p in batch:
+        out.append(EmbeddedDocument(p, chunk_vecs[ci : ci + len(p.chunks)],
+                                    sent_vecs[si : si + len(p.sentences)]))
+        ci += len(p.chunks)
+        si += len(p.sentences)
+    return out
+
+
+def commit_embedded(sides: Sides, batch: list[EmbeddedDocument],
+                    stored: dict[str, StoredDocument]) -> None:
+    """Commit one batch: replace any stored version of each document with the new rows,
+    lexical entries, copy signature and vectors, together (`qa.index.commit`)."""
     store, index = sides.store, sides.vectors
-    from tqdm import tqdm
-
-    total = sum(len(p.chunks) for p in prepared)
-    bar = tqdm(total=total, unit="chunk", desc="Indexing", file=sys.stderr,
-               disable=not (progress and sys.stderr.isatty()))
-    try:
-        for batch in _batches(prepared, batch_chunks):
-            texts = [t for p in batch for t in p.embedding_texts]
-            chunk_vecs = embedder.encode(texts)
-            sent_vecs = embedder.encode([p.doc.text[s:e] for p in batch for s, e in p.sentences])
-            signatures = [minhash.signature(p.doc.text) for p in batch]
-            with commit(sides) as seq:
-                ci = si = 0
-                for p, sig in zip(batch, signatures, strict=True):
-                    old = stored.get(p.file.rel)
-                    if old is not None:
-                        index.remove_ids(np.array(store.remove_document(old.id), dtype=np.int64))
-                    chunks = [NewChunk(c.start, c.end, c.paragraph, section, chunk_vecs[ci + j])
-                              for j, (c, section) in enumerate(zip(p.chunks, p.sections,
-                                                                   strict=True))]
-                    sents = [(s, e, sent_vecs[si + j]) for j, (s, e) in enumerate(p.sentences)]
-                    ci += len(chunks)
-                    si += len(sents)
-                    ids = store.add_document(
-                        path=p.file.rel, sha256=p.sha256, size=p.file.size,
-                        mtime_ns=p.file.mtime_ns, title=p.doc.title, source=p.doc.source,
-                        published=p.doc.published, author=p.doc.author, text=p.doc.text,
-                        section_kind=p.doc.section_kind,
-                        sections=json.dumps([s.as_json() for s in p.doc.sections])
-                        if p.doc.sections else None,
-                        indexed_at=timestamp(), chunks=chunks, sentences=sents,
-                    )
-                    for cid, c in zip(ids, chunks, strict=True):
-                        sides.lexical.add(cid, seq, p.doc.title, p.doc.text[c.start : c.end])
-                    store.copies.add(store.document_id(p.file.rel), sig, minhash.band_keys(sig))
-                    if ids:
-                        index.add_with_ids(
-                            np.stack([c.vector for c in chunks]).astype(np.float32),
-                            np.array(ids, dtype=np.int64),
-                        )
-            report.chunks_embedded += len(texts)
-            bar.update(len(texts))
-            if on_progress:
-                on_progress(report.chunks_embedded, total)
-    finally:
-        bar.close()
+    signatures = [minhash.signature(e.prepared.doc.text) for e in batch]
+    with commit(sides) as seq:
+        for e, sig in zip(batch, signatures, strict=True):
+            p = e.prepared
+            old = stored.get(p.file.rel)
+            if old is not None:
+                index.remove_ids(np.array(store.remove_document(old.id), dtype=np.int64))
+            chunks = [NewChunk(c.start, c.end, c.paragraph, section, e.chunk_vectors[j])
+                      for j, (c, section) in enumerate(zip(p.chunks, p.sections, strict=True))]
+            sents = [(s, end, e.sentence_vectors[j]) for j, (s, end) in enumerate(p.sentences)]
+            ids = store.add_document(
+                path=p.file.rel, sha256=p.sha256, size=p.file.size,
+                mtime_ns=p.file.mtime_ns, title=p.doc.title, source=p.doc.source,
+                published=p.doc.published, author=p.doc.author, text=p.doc.text,
+                section_kind=p.doc.section_kind,
+                sections=json.dumps([s.as_json() for s in p.doc.sections])
+                if p.doc.sections else None,
+                indexed_at=timestamp(), chunks=chunks, sentences=sents,
+            )
+            for cid, c in zip(ids, chunks, strict=True):
+                sides.lexical.add(cid, seq, p.doc.title, p.doc.text[c.start : c.end])
+            store.copies.add(store.document_id(p.file.rel), sig, minhash.band_keys(sig))
+            if ids:
+                index.add_with_ids(np.ascontiguousarray(e.chunk_vectors, dtype=np.float32),
+                                   np.array(ids, dtype=np.int64))
 
 
-def _batches(prepared: list[PreparedDocument], size_limit: int) -> list[list[PreparedDocument]]:
-    batches: list[list[PreparedDocument]] = [[]]
+class BatchCommitter:
+    """Collects embedded documents and commits them about `batch_chunks` passages at a
+    time, counting passages on a tqdm bar (stderr) and `on_progress(done, total)`.
+
+    `total` is the number of passages to come when known (the local writer chunks
+    everything first); a Ray run learns it only as results arrive, so its bar counts up.
+    """
+
+    def __init__(self, sides: Sides, stored: dict[str, StoredDocument],
+                 report: IndexReport, *, batch_chunks: int, progress: bool,
+                 on_progress: Callable[[int, int], None] | None) -> None:
+        self.sides, self.stored, self.report = sides, stored, report
+        self.batch_chunks = batch_chunks
+        self._progress = progress
+        self._on_progress = on_progress
+        self._pending: list[EmbeddedDocument] = []
+        self._total: int | None = None
+        self._bar: Any = None
+
+    def start(self, total: int | None) -> None:
+        """Show the bar; `total` passages if known."""
+        from tqdm import tqdm
+
+        self._total = total
+        self._bar = tqdm(total=total, unit="chunk", desc="Indexing", file=sys.stderr,
+                         disable=not (self._progress and sys.stderr.isatty()))
+
+    def add(self, doc: EmbeddedDocument) -> None:
+        self._pending.append(doc)
+        if sum(e.passages for e in self._pending) >= self.batch_chunks:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what is pending, as one batch."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        commit_embedded(self.sides, batch, self.stored)
+        done = sum(e.passages for e in batch)
+        for e in batch:
+            rel = e.prepared.file.rel
+            (self.report.updated if rel in self.stored else self.report.added).append(rel)
+        self.report.chunks_embedded += done
+        if self._bar is not None:
+            self._bar.update(done)
+        if self._on_progress:
+            self._on_progress(self.report.chunks_embedded,
+                              self._total or self.report.chunks_embedded)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def passage_batches(prepared: Iterable[PreparedDocument], limit: int
+                    ) -> Iterator[list[PreparedDocument]]:
+    """Consecutive documents, a new batch begun once the current one holds `limit`
+    passages (the same cut as `BatchCommitter.add`)."""
+    batch: list[PreparedDocument] = []
     size = 0
     for p in prepared:
-        if size >= size_limit:
-            batches.append([])
-            size = 0
-        batches[-1].append(p)
+        if size >= limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(p)
         size += len(p.chunks)
-    return batches
+    if batch:
+        yield batch

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from qa.embed import model
 from qa.embed.document_embedder import DocumentEmbedder, Embedder
 from qa.errors import IndexIncompatible, QaError
 from qa.index import generations, manifest, vectors
-from qa.index.batches import BATCH_CHUNKS, store_prepared
+from qa.index.batches import BATCH_CHUNKS, BatchCommitter, embed_documents, passage_batches
 from qa.index.commit import Sides, commit, recover
 from qa.index.layout import (
     LEXICAL_DIR,
@@ -32,11 +33,12 @@ from qa.index.layout import (
 )
 from qa.index.lexical import LexicalIndex, LexicalWriter
 from qa.index.lock import writer_lock
+from qa.index.preparation import FileWork, prepare_work
 from qa.index.records import StoredDocument
 from qa.index.skipped import SkippedEntry
 from qa.index.store import Store, timestamp
 from qa.ingest.document import UnreadableDocument
-from qa.ingest.pipeline import PreparedDocument, content_hash, prepare, read_file
+from qa.ingest.pipeline import PreparedDocument, read_file
 from qa.settings import Paths
 
 ProgressCallback = Callable[[int, int], None]
@@ -72,6 +74,7 @@ def update_index(
     allow_empty: bool = False,
     on_progress: ProgressCallback | None = None,
     batch_chunks: int = BATCH_CHUNKS,
+    indexer: Indexer | None = None,
 ) -> IndexReport:
     """Incrementally update (or, with `rebuild`, recreate) the index under a lock.
 
@@ -80,18 +83,22 @@ def update_index(
     `qa remove` uses so that removing the last document empties the index too.
     `on_progress(done, total)` is called with passage counts after each committed
     batch (the TUI's progress bar; the CLI uses tqdm on stderr). `batch_chunks` sets
-    how many passages each commit holds (the kill tests make it small).
+    how many passages each commit holds (the kill tests make it small). `indexer` says
+    where files are read, chunked and embedded: by default here, with `embedder`; a
+    `qa.index.distributed.RayIndexer` spreads that over a Ray cluster. `embedder` still
+    installs the query encoder either way.
     """
     files = scan_corpus(paths.corpus)
     if not allow_empty:
         require_documents(paths.corpus, files)
     paths.index.mkdir(parents=True, exist_ok=True)
     embedder = embedder or DocumentEmbedder()
+    indexer = indexer or LocalIndexer(embedder)
     with writer_lock(paths.index):
         generation, fresh = _target_generation(paths.index, rebuild)
         store = Store(store_path(generation), create=True)
         try:
-            report = _apply(store, files, fresh, embedder, progress, on_progress, batch_chunks)
+            report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks)
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.close()
@@ -134,7 +141,7 @@ def _apply(
     store: Store,
     files: list[CorpusFile],
     fresh: bool,
-    embedder: Embedder,
+    indexer: Indexer,
     progress: bool,
     on_progress: ProgressCallback | None,
     batch_chunks: int,
@@ -144,8 +151,7 @@ def _apply(
     present = {f.rel for f in files}
     removed = [stored[p] for p in stored if p not in present]
     report.removed = [d.path for d in removed]
-    prepared, skipped = _prepare_changed(store, files, stored, report, removed)
-
+    work = _stat_changed(files, stored, report)
     vectors.finish_committed_temp(store)
     index, repaired = vectors.load_or_rebuild(store, model.DIMENSION)
     folder = store.path.parent / LEXICAL_DIR
@@ -154,66 +160,113 @@ def _apply(
     try:
         recover(sides)
         if removed:
-            with commit(sides):
-                drop = [cid for d in removed for cid in store.remove_document(d.id)]
-                index.remove_ids(_ids(drop))
-        store_prepared(sides, prepared, stored, embedder, report, progress=progress,
-                       on_progress=on_progress, batch_chunks=batch_chunks)
+            _remove(sides, removed)
+        committer = BatchCommitter(sides, stored, report, batch_chunks=batch_chunks,
+                                   progress=progress, on_progress=on_progress)
+        job = IndexJob(work, store, committer, report)
+        try:
+            indexer.index_files(job)
+            committer.flush()
+        finally:
+            committer.close()
+        if job.doomed:
+            _remove(sides, job.doomed)
         if fresh or repaired:
             with commit(sides):
-                _finish(store, skipped)
+                _finish(store, job.skipped)
         else:
             with store.transaction():
-                _finish(store, skipped)
+                _finish(store, job.skipped)
     finally:
         sides.lexical.close()
     return report
 
 
-def _prepare_changed(
-    store: Store,
-    files: list[CorpusFile],
-    stored: dict[str, StoredDocument],
-    report: IndexReport,
-    removed: list[StoredDocument],
-) -> tuple[list[PreparedDocument], list[SkippedEntry]]:
-    """Load and chunk new and changed files. A changed stat with the same content only
-    records the new stat; a file that cannot be read is skipped, and its old version
-    (if any) is removed, since its text no longer matches the file."""
-    prepared: list[PreparedDocument] = []
-    skipped: list[SkippedEntry] = []
+def _stat_changed(files: list[CorpusFile], stored: dict[str, StoredDocument],
+                  report: IndexReport) -> list[FileWork]:
+    """New files, and files whose size or mtime moved: by stat alone, nothing read."""
+    work = []
     for f in files:
         doc = stored.get(f.rel)
         if doc is not None and (doc.size, doc.mtime_ns) == (f.size, f.mtime_ns):
             report.unchanged.append(f.rel)
-            continue
-        try:
-            data = read_file(f)
-            if doc is not None and doc.sha256 == content_hash(data):
-                with store.transaction():
-                    store.touch_document(doc.id, f.size, f.mtime_ns)
-                report.unchanged.append(f.rel)
+        else:
+            work.append(FileWork(f, doc.sha256 if doc is not None else None))
+    return work
+
+
+def _remove(sides: Sides, docs: list[StoredDocument]) -> None:
+    with commit(sides):
+        drop = [cid for d in docs for cid in sides.store.remove_document(d.id)]
+        sides.vectors.remove_ids(np.array(drop, dtype=np.int64))
+
+
+@dataclass
+class IndexJob:
+    """The files one update must read, and where an indexer reports what became of
+    each: embedded documents go to `committer`, the rest to `unchanged`/`unreadable`."""
+
+    work: list[FileWork]
+    store: Store
+    committer: BatchCommitter
+    report: IndexReport
+    skipped: list[SkippedEntry] = field(default_factory=list)
+    doomed: list[StoredDocument] = field(default_factory=list)
+
+    def unchanged(self, work: FileWork) -> None:
+        """Same content under a new stat: record the stat, embed nothing."""
+        doc = self.committer.stored[work.file.rel]
+        with self.store.transaction():
+            self.store.touch_document(doc.id, work.file.size, work.file.mtime_ns)
+        self.report.unchanged.append(work.file.rel)
+
+    def unreadable(self, work: FileWork, reason: str) -> None:
+        """Skip the file; its old version (if any) goes, since its text no longer
+        matches the file."""
+        f = work.file
+        self.skipped.append((f.rel, reason, f.size, f.mtime_ns))
+        self.report.skipped.append((f.rel, reason))
+        if f.rel in self.committer.stored:
+            self.doomed.append(self.committer.stored[f.rel])
+
+
+class Indexer(Protocol):
+    """How the files of an `IndexJob` are read, chunked and embedded: in this process
+    (`LocalIndexer`) or on a Ray cluster (`qa.index.distributed`). Every embedded
+    document goes through `job.committer`, so commits are the same either way."""
+
+    def index_files(self, job: IndexJob) -> None: ...
+
+
+class LocalIndexer:
+    """Reads and chunks every file first, so a bad file is named and skipped before
+    any commit, then embeds in batches of about `job.committer.batch_chunks` passages."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def index_files(self, job: IndexJob) -> None:
+        prepared: list[PreparedDocument] = []
+        for work in job.work:
+            try:
+                p = prepare_work(work, read_file(work.file))
+            except UnreadableDocument as exc:
+                job.unreadable(work, exc.reason)
                 continue
-            prepared.append(prepare(f, data, _fits_model))
-            report.skipped_parts.extend((f.rel, part) for part in prepared[-1].doc.skipped_parts)
-        except UnreadableDocument as exc:
-            skipped.append((f.rel, exc.reason, f.size, f.mtime_ns))
-            report.skipped.append((f.rel, exc.reason))
-            if doc is not None:
-                removed.append(doc)
-            continue
-        (report.updated if doc is not None else report.added).append(f.rel)
-    return prepared, skipped
-
-
-def _fits_model(text: str) -> bool:
-    return model.count_wordpieces(text) <= model.MAX_WORDPIECES
+            if p is None:
+                job.unchanged(work)
+            else:
+                prepared.append(p)
+                job.report.skipped_parts.extend((work.file.rel, part)
+                                                for part in p.doc.skipped_parts)
+        if not prepared:
+            return
+        job.committer.start(sum(len(p.chunks) for p in prepared))
+        for batch in passage_batches(prepared, job.committer.batch_chunks):
+            for embedded in embed_documents(self.embedder, batch):
+                job.committer.add(embedded)
 
 
 def _finish(store: Store, skipped: list[SkippedEntry]) -> None:
     store.skipped.replace(skipped)
     store.set_meta("updated_at", timestamp())
-
-
-def _ids(ids: list[int]) -> np.ndarray:
-    return np.array(ids, dtype=np.int64)

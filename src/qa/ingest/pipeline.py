@@ -49,17 +49,23 @@ def embedding_text(title: str, passage: str) -> str:
 def read_file(f: CorpusFile) -> bytes:
     """The file's bytes, or UnreadableDocument: too big (judged on the stat, so the file
     is never read), vanished, or unreadable."""
-    limit = settings.max_file_bytes()
-    if f.size > limit:
-        raise UnreadableDocument(
-            f.rel, f"{f.size:,} bytes, over the size limit of {limit:,} (QA_MAX_FILE_BYTES)"
-        )
+    check_size(f)
     try:
         return f.path.read_bytes()
     except FileNotFoundError:
         raise UnreadableDocument(f.rel, "vanished while indexing") from None
     except OSError as exc:
         raise UnreadableDocument(f.rel, f"cannot be read ({exc.strerror})") from None
+
+
+def check_size(f: CorpusFile) -> None:
+    """UnreadableDocument if the file's stat says it is over QA_MAX_FILE_BYTES: judged
+    where the setting was given (a Ray driver), before the file is read anywhere."""
+    limit = settings.max_file_bytes()
+    if f.size > limit:
+        raise UnreadableDocument(
+            f.rel, f"{f.size:,} bytes, over the size limit of {limit:,} (QA_MAX_FILE_BYTES)"
+        )
 
 
 def content_hash(data: bytes) -> str:

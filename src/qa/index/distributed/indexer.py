@@ -1,0 +1,165 @@
+"""RayIndexer: the files of an update become a Ray Dataset; the driver commits results.
+
+    files needing work -> from_items -> map_batches(prepare_block)   Ray tasks
+                                     -> map_batches(EmbedActor)      actor pool
+                                     -> iter_batches on the driver   -> BatchCommitter
+
+Streamed, not collected: the driver holds the list of files to do (paths and stats),
+the batch being committed and Ray's small prefetch; Ray Data's backpressure keeps the
+rest in the cluster's object stores. Ray retries the work of a worker or node that
+dies (tasks are retried, actors restarted, their lost blocks recomputed), so the index
+ends complete. Each embedded document is committed through `job.committer`, exactly as
+a local update commits it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qa.index.distributed import cluster, files
+from qa.index.distributed.stages import (
+    EmbedActor,
+    EmbedderFactory,
+    Outcome,
+    prepare_block,
+    read_outcomes,
+    real_embedder,
+    work_rows,
+)
+from qa.ingest.document import UnreadableDocument
+from qa.ingest.pipeline import check_size
+
+if TYPE_CHECKING:
+    from qa.index.preparation import FileWork
+    from qa.index.writer import IndexJob
+
+MAX_DOCS_PER_BLOCK = 32  # a block is one task and one actor call
+BLOCKS_PER_ACTOR = 4  # at least this many blocks per actor, for load balancing
+ACTOR_START_TIMEOUT_S = 600  # for the embedding actors to start and load the model
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """`address`: auto, local or HOST:PORT; `files`: auto (by path where workers see the
+    corpus, else shipped) or ship (always shipped from the driver's node)."""
+
+    address: str
+    files: str = files.AUTO
+
+
+@dataclass
+class RayRun:
+    """What a Ray update did, for the user and the tests."""
+
+    cluster: cluster.Cluster
+    actors: int
+    device: str
+    read_by_path: int = 0
+    shipped: int = 0
+
+    def __post_init__(self) -> None:
+        self.passages_by_node: Counter[str] = Counter()
+
+    def describe_files(self) -> str:
+        how = ("shared storage: workers read files by path" if not self.shipped
+               else "shipped from the driver" if not self.read_by_path
+               else "partly shared storage")
+        return (f"ray: files: {how} ({self.read_by_path} read by path,"
+                f" {self.shipped} shipped from the driver)")
+
+    def describe_nodes(self) -> str:
+        per_node = ", ".join(f"{node[:8]} {n}" for node, n in sorted(self.passages_by_node.items()))
+        return f"ray: passages embedded per node: {per_node or 'none'}"
+
+
+class RayIndexer:
+    """An `Indexer` (see `qa.index.writer`) that loads, chunks and embeds on Ray.
+
+    `make_embedder(threads, device)` builds each actor's embedder (the real model by
+    default; tests pass a small deterministic one). `inform` receives a few lines about
+    the run: the cluster, how files travelled, which nodes embedded.
+    """
+
+    def __init__(self, options: RayOptions, make_embedder: EmbedderFactory = real_embedder,
+                 inform: Callable[[str], None] | None = None) -> None:
+        if options.files not in files.MODES:
+            from qa.errors import QaError
+
+            raise QaError(f"--ray-files {options.files}: expected one of"
+                          f" {', '.join(files.MODES)}")
+        self.loopback = cluster.check_address(options.address)
+        self.options = options
+        self.make_embedder = make_embedder
+        self.inform = inform or (lambda line: print(line, file=sys.stderr))
+        self.run: RayRun | None = None
+
+    def index_files(self, job: IndexJob) -> None:
+        work = []
+        for w in job.work:
+            try:
+                check_size(w.file)  # the driver's QA_MAX_FILE_BYTES, before anything is read
+            except UnreadableDocument as exc:
+                job.unreadable(w, exc.reason)
+                continue
+            work.append(w)
+        if not work:
+            return
+        with cluster.connected(self.options.address, self.loopback) as joined:
+            self.inform(joined.describe())
+            self.run = run = _plan(joined)
+            self.inform(f"ray: {run.actors} embedding actor{'s' * (run.actors != 1)}"
+                        f" on {run.device.upper()}, each loading the model once")
+            job.committer.start(None)
+            for outcome in self._outcomes(work, run):
+                if outcome.reason is None:
+                    run.shipped += outcome.shipped
+                    run.read_by_path += not outcome.shipped
+                if outcome.reason is not None:
+                    job.unreadable(outcome.work, outcome.reason)
+                elif outcome.embedded is not None:
+                    run.passages_by_node[outcome.node or "?"] += outcome.embedded.passages
+                    job.committer.add(outcome.embedded)
+                else:
+                    job.unchanged(outcome.work)
+            job.committer.flush()
+        self.inform(run.describe_files())
+        self.inform(run.describe_nodes())
+
+    def _outcomes(self, work: list[FileWork], run: RayRun) -> Iterator[Outcome]:
+        """Outcomes as the cluster finishes them, in no particular order."""
+        import ray
+        from ray.data import DataContext
+
+        context = DataContext.get_current()
+        context.enable_progress_bars = False  # the committed-passages bar is ours
+        context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
+        per_block = max(1, min(MAX_DOCS_PER_BLOCK, len(work) // (run.actors * BLOCKS_PER_ACTOR)))
+        dataset = ray.data.from_items(work_rows(work),
+                                      override_num_blocks=math.ceil(len(work) / per_block))
+        server = files.start_file_server()
+        dataset = dataset.map_batches(
+            prepare_block, fn_kwargs={"server": server, "mode": self.options.files},
+            batch_size=None, batch_format="pyarrow", num_cpus=0,
+            compute=ray.data.TaskPoolStrategy(size=run.actors),
+        ).map_batches(
+            EmbedActor, fn_constructor_args=(self.make_embedder, 1, run.device),
+            batch_size=None, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=run.actors),
+            num_cpus=1, num_gpus=1 if run.device == "cuda" else 0,
+        )
+        for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            yield from read_outcomes(block)
+
+
+def _plan(joined: cluster.Cluster) -> RayRun:
+    """One embedding actor per GPU when the cluster has GPUs, else one per CPU (one
+    torch thread each: on the 2-core target two 1-thread processes outran one
+    2-thread process)."""
+    if joined.gpus:
+        return RayRun(joined, joined.gpus, "cuda")
+    return RayRun(joined, max(1, joined.cpus), "cpu")

@@ -1,0 +1,104 @@
+"""The worker side of a Ray update: a task that loads and chunks a block of files, and
+an actor that embeds them with a model it loads once.
+
+Rows carry one pickled `Outcome` each: Arrow has no type for a prepared document with
+its ragged vectors, and Ray's own fallback would pickle it anyway (warning per block).
+The pickles live only in the object store, for the length of the run.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from qa.corpus.walk import CorpusFile
+from qa.index.batches import EmbeddedDocument, embed_documents
+from qa.index.distributed.files import fetch
+from qa.index.preparation import FileWork, prepare_work
+from qa.ingest.document import UnreadableDocument
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from qa.embed.document_embedder import Embedder
+    from qa.ingest.pipeline import PreparedDocument
+
+# Makes the embedder an actor uses, given its torch threads and device.
+EmbedderFactory = Callable[[int, str], "Embedder"]
+OUTCOME = "outcome"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one file: prepared, then embedded (on `node`), or unreadable
+    (`reason`), or neither when its content is what the index already holds."""
+
+    work: FileWork
+    shipped: bool = False
+    prepared: PreparedDocument | None = None
+    reason: str | None = None
+    embedded: EmbeddedDocument | None = None
+    node: str | None = None
+
+
+def work_rows(work: list[FileWork]) -> list[dict[str, Any]]:
+    """The Dataset's input: plain columns, one row per file."""
+    return [{"rel": w.file.rel, "abspath": w.file.abspath, "size": w.file.size,
+             "mtime_ns": w.file.mtime_ns, "stored_sha256": w.stored_sha256} for w in work]
+
+
+def prepare_block(block: pa.Table, server: Any, mode: str) -> pa.Table:
+    """Ray task: read (`qa.index.distributed.files`), load and chunk each file."""
+    outcomes = []
+    for row in block.to_pylist():
+        work = FileWork(CorpusFile(row["rel"], row["abspath"], row["size"], row["mtime_ns"]),
+                        row["stored_sha256"])
+        try:
+            data, shipped = fetch(work.file, server, mode)
+        except UnreadableDocument as exc:
+            outcomes.append(Outcome(work, reason=exc.reason))
+            continue
+        try:
+            outcomes.append(Outcome(work, shipped, prepared=prepare_work(work, data)))
+        except UnreadableDocument as exc:
+            outcomes.append(Outcome(work, shipped, reason=exc.reason))
+    return _table(outcomes)
+
+
+class EmbedActor:
+    """Ray actor: loads the model once, then embeds every block it is given."""
+
+    def __init__(self, make_embedder: EmbedderFactory, threads: int, device: str) -> None:
+        import ray
+
+        self.embedder = make_embedder(threads, device)
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def __call__(self, block: pa.Table) -> pa.Table:
+        outcomes = read_outcomes(block)
+        embedded = iter(embed_documents(
+            self.embedder, [o.prepared for o in outcomes if o.prepared is not None]))
+        return _table([
+            replace(o, prepared=None, embedded=next(embedded), node=self.node)
+            if o.prepared is not None else o
+            for o in outcomes
+        ])
+
+
+def read_outcomes(block: pa.Table) -> list[Outcome]:
+    return [pickle.loads(b) for b in block.column(OUTCOME).to_pylist()]
+
+
+def _table(outcomes: list[Outcome]) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({OUTCOME: pa.array([pickle.dumps(o) for o in outcomes],
+                                       type=pa.large_binary())})
+
+
+def real_embedder(threads: int, device: str) -> Embedder:
+    from qa.embed.document_embedder import DocumentEmbedder
+
+    return DocumentEmbedder(threads=threads, device=device)

@@ -1,0 +1,247 @@
+"""Indexing on a real Ray cluster: two nodes on this machine (a head and a worker, one
+CPU each), started by the tests, on the loopback interface, in the test's tmp dir.
+
+Checked: embedding runs on both nodes; the index equals a local build (documents,
+passages, offsets, vectors within 1e-5, answers to the dev questions); bad files are
+named and skipped as locally; killing the worker node mid-run still ends in a complete
+index; files are shipped when asked; and `--ray local` runs with no network at all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation.questions import load_questions
+from qa.index.distributed.indexer import RayIndexer, RayOptions  # imports no Ray yet
+from qa.index.layout import STORE_FILE
+from qa.index.store import Store
+from qa.index.writer import update_index
+from qa.settings import Paths
+from tests.conftest import (
+    CORPUS,
+    DEV_QUESTIONS,
+    QA,
+    FakeEmbedder,
+    assert_one_line_error,
+    live,
+    run_qa,
+    run_qa_process,
+)
+from tests.support.index_equality import assert_same_index, index_content, stored_vectors
+
+# Not importorskip: Ray must first be imported by the cluster fixture, after RAY_ENV is set.
+pytestmark = pytest.mark.skipif(find_spec("ray") is None,
+                                reason="the `ray` extra is not installed")
+# Ray reads these when it is first imported: loopback only, no usage stats.
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+           "RAY_BACKEND_LOG_LEVEL": "fatal"}
+NODE = {"node_ip_address": "127.0.0.1", "num_cpus": 1, "include_dashboard": False}
+BAD_FILES = {"binary.md": b"\x00\x01garbage", "empty.txt": b"",
+             "latin1.txt": "caf\xe9 au lait".encode("latin-1"), "image.png": b"\x89PNG\r\n"}
+
+
+def fake_embedder(threads: int, device: str) -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A head and a worker node, one CPU each; Ray's files live in a tmp dir (short:
+    Ray's socket paths must fit in 107 bytes)."""
+    base = tmp_path_factory.mktemp("ray")
+    (base / "ray").mkdir()
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {**RAY_ENV, "RAY_TMPDIR": str(base)}.items():
+            env.setenv(name, value)
+        from ray.cluster_utils import Cluster
+
+        cluster = Cluster(initialize_head=True,
+                          head_node_args={**NODE, "temp_dir": str(base / "ray")})
+        cluster.add_node(**NODE)
+        cluster.wait_for_nodes()
+        yield cluster
+        cluster.shutdown()
+
+
+def _corpus(tmp_path: Path, copies: int = 1, bad: bool = False) -> Paths:
+    """The real corpus (`copies` times, under distinct names), optionally with bad files."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(copies):
+        for path in sorted(CORPUS.glob("*.md")):
+            shutil.copy(path, corpus / (f"c{n}-{path.name}" if n else path.name))
+    for name, data in BAD_FILES.items() if bad else ():
+        (corpus / name).write_bytes(data)
+    return Paths(corpus, tmp_path / "index")
+
+
+def _skip_lines(stderr: str) -> set[str]:
+    return {line for line in stderr.splitlines() if ": skipped, " in line}
+
+
+def _dev_questions() -> list[str]:
+    return [q.question for q in load_questions(DEV_QUESTIONS)]
+
+
+@pytest.mark.e2e
+def test_two_nodes_embed_and_the_index_equals_a_local_build(ray_cluster, real_index: Paths,
+                                                            tmp_path: Path):
+    paths = _corpus(tmp_path, bad=True)
+    ran = run_qa_process(paths, "index", "--ray", ray_cluster.address)
+    assert ran.returncode == 4, ran.stderr  # done, some files skipped
+    assert "added 5," in ran.stdout and "skipped 4" in ran.stdout
+
+    # bad files: named and skipped exactly as a local update names them
+    local = Paths(tmp_path / "local-corpus", tmp_path / "local-index")
+    shutil.copytree(paths.corpus, local.corpus)
+    report = update_index(local, progress=False, embedder=FakeEmbedder())
+    assert _skip_lines(ran.stderr) == {f"qa: {p}: skipped, {why}" for p, why in report.skipped}
+    assert len(report.skipped) == 4
+
+    # files were read by path (one machine: shared storage), and both nodes embedded
+    assert "workers read files by path (5 read by path, 0 shipped" in ran.stderr
+    per_node = re.search(r"passages embedded per node: (.*)", ran.stderr).group(1)
+    counts = dict(entry.split() for entry in per_node.split(", "))
+    node_ids = {n.node_id[:8] for n in ray_cluster.list_all_nodes()}
+    assert set(counts) == node_ids and all(int(c) > 0 for c in counts.values()), per_node
+
+    assert_same_index(paths.index, real_index.index, _dev_questions())
+
+
+@pytest.mark.e2e
+def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
+                                                                   real_index: Paths,
+                                                                   tmp_path: Path):
+    """The worker node (raylet, object store, the actor and tasks on it) is killed once
+    it has embedded something and work is still outstanding; Ray reruns what was lost
+    on the head. The corpus is the real one three times over, so each copy must come
+    out equal to the local build of the real corpus."""
+    paths = _corpus(tmp_path, copies=3)
+    worker = ray_cluster.add_node(**NODE)  # this test's own victim
+    ray_cluster.wait_for_nodes()
+    indexer = RayIndexer(RayOptions(ray_cluster.address), inform=lambda line: None)
+    committed_at_kill: list[int] = []
+
+    def kill_once_it_has_worked(done: int, total: int) -> None:
+        """Called by the driver after each commit (here, every document)."""
+        run = indexer.run
+        if not committed_at_kill and run and run.passages_by_node[worker.node_id] > 0:
+            committed_at_kill.append(done)
+            ray_cluster.remove_node(worker, allow_graceful=False)
+
+    report = update_index(paths, progress=False, embedder=FakeEmbedder(), batch_chunks=1,
+                          indexer=indexer, on_progress=kill_once_it_has_worked)
+    store = Store(live(paths.index) / STORE_FILE)
+    total = store.count("chunks")
+    store.close()
+    assert committed_at_kill and committed_at_kill[0] < total  # the kill landed mid-run
+    assert len(report.added) == 15 and report.chunks_embedded == total
+
+    want = index_content(real_index.index, None, [])
+    got = index_content(paths.index, None, [])
+    assert got["docs"] == sorted(
+        (f"c{n}-{p}" if n else p, sha, title) for n in range(3) for p, sha, title in want["docs"])
+    reference = stored_vectors(real_index.index)
+    for (kind, path, start), vector in stored_vectors(paths.index).items():
+        original = reference[(kind, re.sub(r"^c\d-", "", path), start)]
+        assert abs(vector - original).max() <= 1e-5
+
+
+def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_copy: Paths,
+                                                         tmp_path: Path):
+    """Orchestration with the fake embedder (injected through RayIndexer's public
+    seam): with `ship`, every file is read on the driver's node and shipped; a second
+    run embeds only what changed, records a touched file's stat, drops a removed file,
+    skips a bad one, and still equals a local update of the same corpus."""
+    def ray_update() -> tuple:
+        indexer = RayIndexer(RayOptions(ray_cluster.address, files="ship"), fake_embedder,
+                             inform=lambda line: None)
+        return update_index(corpus_copy, progress=False, embedder=FakeEmbedder(),
+                            indexer=indexer), indexer.run
+
+    local = Paths(tmp_path / "local-corpus", tmp_path / "local-index")
+
+    def local_update() -> None:
+        shutil.rmtree(local.corpus, ignore_errors=True)
+        shutil.copytree(corpus_copy.corpus, local.corpus)
+        update_index(local, progress=False, embedder=FakeEmbedder())
+
+    report, run = ray_update()
+    assert (run.shipped, run.read_by_path) == (5, 0) and len(report.added) == 5
+    local_update()
+    questions = ["why did Baku reject mediators?", "peace treaty"]
+    assert index_content(corpus_copy.index, FakeEmbedder(), questions) == index_content(
+        local.index, FakeEmbedder(), questions)
+
+    files = sorted(corpus_copy.corpus.glob("*.md"))
+    os.utime(files[0], ns=(1, 1))  # same content, new stat
+    files[1].write_text(files[1].read_text(encoding="utf-8") + "\nOne more line.\n",
+                        encoding="utf-8")
+    files[2].unlink()
+    (corpus_copy.corpus / "binary.md").write_bytes(BAD_FILES["binary.md"])
+    report, run = ray_update()
+    assert report.updated == [files[1].name] and report.removed == [files[2].name]
+    assert files[0].name in report.unchanged
+    assert report.skipped == [("binary.md", "binary content (NUL bytes)")]
+    assert report.chunks_embedded > 0 and run.shipped == 2  # the edited and the touched file
+    local_update()
+    store = Store(corpus_copy.index / STORE_FILE)
+    assert list(store.skipped.all()) == ["binary.md"]
+    store.close()
+    # the local index was built fresh, the Ray one updated: contents must still agree
+    assert index_content(corpus_copy.index, FakeEmbedder(), questions) == index_content(
+        local.index, FakeEmbedder(), questions)
+
+
+@pytest.mark.e2e
+def test_ray_local_runs_with_no_network_and_writes_only_its_tmp_dir(tmp_path: Path):
+    """`qa index --ray local` in a network namespace that has only a loopback interface,
+    with an empty HOME: it works, and Ray's files stay in RAY_TMPDIR."""
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "-n", "true"], capture_output=True, check=False).returncode:
+        pytest.skip("needs unshare -n (a network namespace)")
+    paths = _corpus(tmp_path)
+    home, ray_tmp = tmp_path / "home", tmp_path / "rt"
+    home.mkdir()
+    ray_tmp.mkdir()
+    env = {**os.environ, **RAY_ENV, "HOME": str(home), "RAY_TMPDIR": str(ray_tmp),
+           "QA_CORPUS": str(paths.corpus), "QA_INDEX": str(paths.index)}
+    command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+               *QA, "index", "--ray", "local"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "started a local cluster: 1 node" in done.stderr
+    assert "added 5," in done.stdout
+    assert list(home.iterdir()) == []
+    assert [p.name for p in ray_tmp.iterdir()] == ["ray"]  # sessions, logs, sockets
+
+
+def test_bad_ray_addresses_are_one_line_errors(corpus_copy: Paths):
+    closed = run_qa(corpus_copy, "index", "--ray", "127.0.0.1:1")
+    assert_one_line_error(closed, "--ray 127.0.0.1:1", "cannot reach a Ray head")
+    new = corpus_copy.corpus.parent / "new.md"
+    new.write_text("# New\n\nA new document.\n", encoding="utf-8")
+    client = run_qa(corpus_copy, "add", str(new), env={"QA_RAY_ADDRESS": "ray://head:10001"})
+    assert_one_line_error(client, "Ray Client addresses are not supported")
+    assert not (corpus_copy.corpus / "new.md").exists()  # refused before copying
+    garbled = run_qa(corpus_copy, "index", "--ray", "head-without-port")
+    assert_one_line_error(garbled, "expected auto, local or HOST:PORT")
+    assert not (corpus_copy.index / STORE_FILE).exists()
+
+
+def test_ray_stays_off_the_query_path():
+    """The extra is optional: importing the CLI and the searcher loads no Ray."""
+    probe = ("import sys; import qa.cli, qa.search.searcher; "
+             "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
