@@ -15,9 +15,14 @@ into term queries, so no question can be read as query syntax.
 
 from __future__ import annotations
 
+import errno
 import math
-from collections.abc import Iterable, Sequence
+import os
+import shutil
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import tantivy
 
@@ -53,7 +58,14 @@ class LexicalIndex:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
+        try:
+            self.index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
+        except ValueError as exc:
+            if not _cannot_write(exc):
+                raise
+            copy = _read_only_copy(folder)
+            weakref.finalize(self, shutil.rmtree, copy, True)  # removed with the reader
+            self.index = tantivy.Index(SCHEMA, path=str(copy), reuse=True)
 
     def refresh(self) -> None:
         """See the latest commit (a writer in another process may have made one)."""
@@ -127,30 +139,84 @@ class LexicalIndex:
 
 
 class LexicalWriter:
-    """Write side, used only by the index writer while it holds the writer lock."""
+    """Write side, used only by the index writer while it holds the writer lock.
+
+    tantivy writes in worker threads; a failed write (a full disk, a read-only folder)
+    surfaces in whichever call comes next, as a ValueError. Every call goes through
+    `_write`, which names the cause (`_as_os_error`).
+    """
 
     def __init__(self, index: LexicalIndex) -> None:
         self._index = index
-        self._writer = index.index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+        self._writer = self._write(index.index.writer, heap_size=WRITER_HEAP_BYTES,
+                                   num_threads=1)
 
     def add(self, chunk_id: int, seq: int, title: str, body: str) -> None:
-        self._writer.add_document(tantivy.Document(chunk_id=chunk_id, seq=seq, title=title,
-                                                   body=body))
+        self._write(self._writer.add_document,
+                    tantivy.Document(chunk_id=chunk_id, seq=seq, title=title, body=body))
 
     def delete(self, chunk_ids: Iterable[int]) -> None:
         for chunk_id in chunk_ids:
-            self._writer.delete_documents("chunk_id", chunk_id)
+            self._write(self._writer.delete_documents, "chunk_id", chunk_id)
 
     def delete_after(self, seq: int) -> None:
         """Delete the passages of batches numbered above `seq` (never committed)."""
-        self._writer.delete_documents_by_query(tantivy.Query.range_query(
+        self._write(self._writer.delete_documents_by_query, tantivy.Query.range_query(
             SCHEMA, "seq", tantivy.FieldType.Integer, seq + 1, 2**62))
 
     def commit(self) -> None:
-        self._writer.commit()
+        self._write(self._writer.commit)
 
     def close(self) -> None:
-        self._writer.wait_merging_threads()
+        self._write(self._writer.wait_merging_threads)
+
+    def _write(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except ValueError as exc:
+            raise _as_os_error(exc, self._index.folder) from exc
+
+
+def _cannot_write(exc: ValueError) -> bool:
+    message = str(exc)
+    return any(os.strerror(code) in message for code in (errno.EACCES, errno.EROFS, errno.EPERM))
+
+
+def _read_only_copy(folder: Path) -> Path:
+    """Open a copy of a lexical index this user cannot write (a read-only mount or copy).
+
+    tantivy takes a lock file in the index folder even to read it, so it cannot open one
+    there; the copy lives in qa's cache folder, and its reader removes it. It is
+    small: tantivy keeps term frequencies, not text (about 170 bytes a passage).
+    """
+    import tempfile
+
+    from platformdirs import user_cache_dir
+
+    cache = Path(user_cache_dir("qa"))
+    cache.mkdir(parents=True, exist_ok=True)
+    copy = Path(tempfile.mkdtemp(prefix="lexical-", dir=cache))
+    shutil.copytree(folder, copy, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".tantivy-*.lock"))
+    for path in [copy, *copy.rglob("*")]:
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    return copy
+
+
+def _as_os_error(exc: ValueError, folder: Path) -> Exception:
+    """tantivy reports a failed write as a ValueError naming no errno ("a worker thread
+    encountered an error (io::Error most likely)"). Name the cause the file system shows,
+    so the user gets the fix (`qa.errors.as_user_error`) instead of an internal error."""
+    message = str(exc)
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES):
+        if os.strerror(code) in message:
+            return OSError(code, os.strerror(code), str(folder))
+    if "io::Error" in message or "os error" in message:
+        if shutil.disk_usage(folder).free < 1_000_000:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+        if not os.access(folder, os.W_OK):
+            return OSError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+    return exc
 
 
 def _only(query: tantivy.Query, chunk_ids: Sequence[int]) -> tantivy.Query:
