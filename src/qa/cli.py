@@ -407,7 +407,10 @@ def tui(corpus: str | None, index_dir: str | None) -> None:
     """Open the terminal UI."""
     from qa.tui.app import create_app
 
-    create_app(Paths.resolve(corpus, index_dir)).run()
+    app = create_app(Paths.resolve(corpus, index_dir))
+    app.run()
+    if app.crash is not None:  # the app printed its one line as it closed
+        sys.exit(app.crash.exit_code)
 
 
 def main() -> None:

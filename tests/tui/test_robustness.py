@@ -3,19 +3,30 @@ a rebuild, a slow corpus scan, an index that will not open, a damaged store."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from qa.errors import EXIT_INTERNAL
 from qa.index.layout import HISTORY_FILE, STORE_FILE
 from qa.settings import Paths
 from qa.tui.app import QaApp
 from qa.tui.engine import Engine, ProblemError
 from qa.tui.history import LIMIT
-from tests.conftest import FakeEmbedder, live
+from tests.conftest import REPO, FakeEmbedder, live
 from tests.tui.test_app import ask, make_app, run, screen_text, wait_for, wait_ready
 
 QUESTION = "why did Baku reject mediators?"
@@ -178,11 +189,66 @@ def test_an_unexpected_error_on_the_ui_thread_is_logged_not_dumped(
         await wait_ready(pilot)
         app.question_input.value = QUESTION
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not app.is_running or bool(app.crash_line), 30)
+        await wait_for(pilot, lambda: not app.is_running or app.crash is not None, 30)
 
     with pytest.raises(ZeroDivisionError):  # Pilot re-raises what ended the app
         run(app, scenario)
-    assert app.crash_line.startswith("qa: internal error (ZeroDivisionError: a bug planted")
-    log = Path(app.crash_line.split("the traceback is in ", 1)[1])
+    assert str(app.crash).startswith("internal error (ZeroDivisionError: a bug planted")
+    assert app.crash is not None and app.crash.exit_code == EXIT_INTERNAL
+    log = Path(str(app.crash).split("the traceback is in ", 1)[1])
     assert log.parent == fake_index.index
     assert "in broken" in log.read_text(encoding="utf-8")
+
+
+PLANTED_BUG = """
+from tests.support import fake_model
+fake_model.install()
+from qa.tui.app import QaApp
+def broken(self, message):
+    raise ZeroDivisionError("a bug planted by the test")
+QaApp.on_search_finished = broken
+from qa.cli import main
+main()
+"""
+
+
+def test_a_bug_in_the_running_tui_ends_it_with_one_line_on_a_real_terminal(fake_index: Paths):
+    """`qa tui` on a pseudo-terminal: a bug ends the app, and what the terminal shows
+    after it is one line naming the log, never Textual's traceback."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "QA_CORPUS": str(fake_index.corpus), "QA_INDEX": str(fake_index.index),
+           "TERM": "xterm-256color"}
+    proc = subprocess.Popen([sys.executable, "-c", PLANTED_BUG, "tui"], cwd=REPO, env=env,
+                            stdin=secondary, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    shown = _read_until(primary, b"Ask a question", 60)
+    os.write(primary, QUESTION.encode() + b"\r")
+    shown += _read_until(primary, None, 60)
+    os.close(primary)
+    assert proc.wait(30) == EXIT_INTERNAL
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]", "", shown.decode("utf-8", "replace"))
+    assert "qa: internal error (ZeroDivisionError: a bug planted by the test); this is a bug" \
+        in text
+    assert "Traceback" not in text and "ZeroDivisionError(" not in text
+    assert (fake_index.index / "error.log").exists()
+
+
+def _read_until(fd: int, needle: bytes | None, timeout: float) -> bytes:
+    """Read the terminal until `needle` shows (or, for None, until the program ends)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the program closed the terminal
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+        if needle is not None and needle in seen:
+            return seen
+    raise AssertionError(f"timed out waiting for {needle!r}; saw {seen[-500:]!r}")

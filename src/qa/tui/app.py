@@ -105,7 +105,7 @@ class QaApp(App[None]):
         self._opening: tuple[Hit, str] | None = None  # (hit, question) being opened
         self._launched = time.perf_counter()
         self.ready_seconds: float | None = None  # launch to model ready, for the record
-        self.crash_line = ""  # the one line printed if the app ends on an unexpected error
+        self.crash: QaError | None = None  # what ended the app, if an unexpected error did
         self.notice_kind = ""
 
     # -- layout -----------------------------------------------------------------------
@@ -149,12 +149,16 @@ class QaApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         """An exception no handler caught ends the app, as in Textual; but where Textual
         prints a traceback with local variables (document text among them), qa logs it
-        and prints one line, like the CLI (see `_fatal_error`)."""
-        self.crash_line = f"qa: {self.failure_text(error)}"
+        and prints one line, like the CLI (see `_fatal_error`), and `qa tui` exits with
+        the error's code."""
+        from qa.crash_log import explain
+
+        self.crash = explain(error, self.paths.index)
         super()._handle_exception(error)
 
     def _fatal_error(self) -> None:
-        self.panic(Text(visible_line(self.crash_line)))
+        # One line however narrow the terminal: Rich would wrap it at the width.
+        self.panic(Text(visible_line(f"qa: {self.crash}"), no_wrap=True, overflow="ignore"))
 
     @property
     def searching(self) -> bool:
