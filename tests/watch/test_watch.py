@@ -168,8 +168,10 @@ def test_an_unreadable_file_is_named_and_watching_goes_on(watcher: Watcher):
     (watcher.paths.corpus / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     wait_until(lambda: watcher.warnings, what="the warning")
     assert watcher.warnings[0].startswith("qa: broken.pdf: skipped, not a readable PDF")
+    before = len(watcher.lines)
     shutil.copy(sorted(CORPUS.glob("*.md"))[2], watcher.paths.corpus / "after.md")
-    wait_until(lambda: "after.md" in indexed(watcher.paths), what="the next file")
+    assert watcher.next_update(before, "the next file").endswith(" added 1: after.md")
+    assert len(watcher.warnings) == 1, watcher.warnings  # named once, not on every update
 
 
 def test_a_stop_during_an_update_ends_after_the_commit(tmp_path: Path):

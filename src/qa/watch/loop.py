@@ -41,9 +41,10 @@ def watch_index(paths: Paths, *, embedder: Embedder, stop: threading.Event, echo
     `echo` gets one line per update that changed something, `warn` each problem."""
     require_corpus_folder(paths.corpus)
     started = False
+    told: set[tuple[str, str]] = set()  # skips already named: the writer retries them
     for _ in settled_changes(paths.corpus, stop, ignore=paths.index, quiet=quiet):
         # The first batch comes as the watch starts: catch up with what changed before.
-        if not _update(paths, embedder, stop, echo, warn, first=not started):
+        if not _update(paths, embedder, stop, echo, warn, told, first=not started):
             return
         if not started:
             echo(f"watching {paths.corpus} for changes (Ctrl-C stops)")
@@ -51,7 +52,7 @@ def watch_index(paths: Paths, *, embedder: Embedder, stop: threading.Event, echo
 
 
 def _update(paths: Paths, embedder: Embedder, stop: threading.Event, echo: Echo,
-            warn: Echo, *, first: bool = False) -> bool:
+            warn: Echo, told: set[tuple[str, str]], *, first: bool = False) -> bool:
     """One incremental update; False when a stop was asked for during it. A problem
     in the first update (no corpus folder, say) ends the watch; later ones are said
     and retried on the next change."""
@@ -74,8 +75,10 @@ def _update(paths: Paths, embedder: Embedder, stop: threading.Event, echo: Echo,
             raise
         warn(f"qa: {exc}")
         return not stop.is_set()
-    for path, reason in report.skipped:
-        warn(f"qa: {path}: skipped, {reason}")
+    for path, reason in report.skipped:  # every update retries a skipped file; say it once
+        if (path, reason) not in told:
+            told.add((path, reason))
+            warn(f"qa: {path}: skipped, {reason}")
     for path, part in report.skipped_parts:
         warn(f"qa: {path}: {part}")
     changes = report.changes()
