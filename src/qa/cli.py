@@ -17,7 +17,7 @@ import errno
 import os
 import sys
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 import click
@@ -362,6 +362,17 @@ def status(corpus: str | None, index_dir: str | None) -> None:
     from qa.index.status import status_text
 
     _show(status_text(Paths.resolve(corpus, index_dir)))
+
+
+@cli.command()
+@_corpus_option
+@_index_option
+@_user_errors
+def watch(corpus: str | None, index_dir: str | None) -> None:
+    """Keep the index up to date as files arrive, change or leave (Ctrl-C stops)."""
+    from qa.watch.loop import run_watch
+
+    run_watch(Paths.resolve(corpus, index_dir), click.echo, partial(click.echo, err=True))
 
 
 @cli.command(name="mcp")

@@ -81,7 +81,7 @@ def index_copy(tui_index: Paths, tmp_path: Path) -> Paths:
 
 def make_app(paths: Paths, **kwargs: Any) -> QaApp:
     kwargs.setdefault("show_timings", False)
-    kwargs.setdefault("stale_check_seconds", None)
+    kwargs.setdefault("watch_corpus", False)
     return create_app(paths, **kwargs)
 
 
@@ -369,6 +369,27 @@ def test_reindex_runs_in_a_worker_and_reports_a_summary(index_copy: Paths) -> No
     run(app, scenario)
     assert any("Updating the index" in p for p in phases), phases
     assert any("Reopening" in p for p in phases), phases
+
+
+def test_watched_corpus_makes_new_documents_searchable_with_a_notice(index_copy: Paths) -> None:
+    app = make_app(index_copy, watch_corpus=True)  # the real model re-indexes
+    question = "Which committee planted cherry trees along the Hrazdan gorge?"
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: app.watching)
+        note = index_copy.corpus / "2026-03-01-cherry-trees.md"
+        note.write_text("---\ntitle: \"Cherry trees\"\n---\n\nThe Hrazdan gorge committee"
+                        " planted four hundred cherry trees along the river.\n",
+                        encoding="utf-8")
+        await wait_for(pilot, lambda: any("added 1: 2026-03-01-cherry-trees.md" in m
+                                          for m in notifications(app)))
+        await wait_for(pilot, lambda: app.ready and not app.reindexing)
+        assert "7 documents" in screen_text(app)
+        await ask(pilot, question)
+        assert app.results.hits[0].passage.path == note.name
+
+    run(app, scenario)
 
 
 def test_markup_in_documents_is_shown_literally(tui_paths: Paths) -> None:

@@ -34,8 +34,7 @@ def scan_corpus(corpus: Path) -> list[CorpusFile]:
     `os.scandir` rather than pathlib: the entry's type comes with the listing, so a
     plain file costs exactly one stat (measured: 0.40 s -> ~0.05 s for 10,000 files).
     """
-    if not corpus.is_dir():
-        raise QaError(f"{corpus}: corpus folder not found (set --corpus or QA_CORPUS)")
+    require_corpus_folder(corpus)
     root = corpus.resolve()
     found: list[CorpusFile] = []
     _scan(root, root, "", found)
@@ -62,6 +61,11 @@ def _scan(root: Path, folder: Path | str, prefix: str, found: list[CorpusFile]) 
                 found.append(CorpusFile(rel, entry.path, stat.st_size, stat.st_mtime_ns))
         except OSError:
             continue  # vanished between listing and stat
+
+
+def require_corpus_folder(corpus: Path) -> None:
+    if not corpus.is_dir():
+        raise QaError(f"{corpus}: corpus folder not found (set --corpus or QA_CORPUS)")
 
 
 def require_documents(corpus: Path, files: list[CorpusFile]) -> None:

@@ -64,6 +64,18 @@ class IndexReport:
             f" unchanged {len(self.unchanged)}, skipped {len(self.skipped)}{parts}"
         )
 
+    def changes(self, names: int = 3) -> str:
+        """What changed, by name ("added 2: a.md, b.md; removed 1: c.md"), at most
+        `names` names per kind; "" when nothing did."""
+        parts = []
+        for kind, paths in (("added", self.added), ("updated", self.updated),
+                            ("removed", self.removed)):
+            if paths:
+                shown = ", ".join(paths[:names])
+                more = f" and {len(paths) - names} more" if len(paths) > names else ""
+                parts.append(f"{kind} {len(paths)}: {shown}{more}")
+        return "; ".join(parts)
+
 
 def update_index(
     paths: Paths,

@@ -91,7 +91,7 @@ class CorpusTools:
             raise QaError(f"start/end: {end - start:,} characters asked; read at most"
                           f" {MAX_READ_CHARS:,} at a time")
         span = _span(record, text, sections, start, end)
-        changed = bool(stale and rel in stale.changed)
+        changed = bool(stale and rel in stale.changed + stale.removed)
         return {"doc": rel, "title": record.title, "source": record.source,
                 "published": record.published, "author": record.author, "start": start,
                 "end": end, "length": len(text), "text": span.text, "citation": citation(span),

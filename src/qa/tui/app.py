@@ -16,7 +16,6 @@ makes the app's behaviour readable in one file. Each widget lives in its own mod
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterable
@@ -40,6 +39,7 @@ from qa.tui.engine import Engine, Problem, ProblemError
 from qa.tui.help_screen import HelpScreen
 from qa.tui.history import History
 from qa.tui.messages import (
+    CorpusChanged,
     DocumentLoaded,
     IndexReady,
     IndexUnusable,
@@ -48,7 +48,6 @@ from qa.tui.messages import (
     ReindexProgress,
     SearchFailed,
     SearchFinished,
-    StatusRefreshed,
 )
 from qa.tui.passage_pane import WELCOME, PassagePane
 from qa.tui.question_input import QuestionInput
@@ -85,7 +84,7 @@ class QaApp(App[None]):
         embedder: Embedder | None = None,
         query_encoder: Any = None,
         show_timings: bool = True,
-        stale_check_seconds: float | None = 30.0,
+        watch_corpus: bool = True,
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -93,7 +92,10 @@ class QaApp(App[None]):
         self.notices: list[str] = []  # every notification shown, oldest first
         self.history = History.for_index(paths.index)
         self.show_timings = show_timings  # off in snapshot tests: timings vary per run
-        self.stale_check_seconds = stale_check_seconds
+        self.watch_corpus = watch_corpus  # off in tests that want a still corpus
+        self._stop_watching = threading.Event()
+        self.watching = False  # True once changes to the corpus are being noticed
+        self._changes_waiting = False  # the corpus changed during a re-index
         self.ready = False
         self.reindexing = False
         self._search_seq = 0
@@ -133,10 +135,11 @@ class QaApp(App[None]):
         self.question_input.border_title = "Question"
         self.status.show_loading()
         self._load_index()
-        if self.stale_check_seconds:
-            self.set_interval(self.stale_check_seconds, self._refresh_status)
+        if self.watch_corpus and self.paths.corpus.is_dir():
+            self._watch()
 
     def on_unmount(self) -> None:
+        self._stop_watching.set()
         self.engine.close()
 
     def failure_text(self, exc: BaseException) -> str:
@@ -224,18 +227,31 @@ class QaApp(App[None]):
         self.status.show_problem(summary)
         self.refresh_bindings()
 
-    @work(thread=True, group="status", exclusive=True, exit_on_error=False)
-    def _status_worker(self) -> None:
-        with contextlib.suppress(Exception):  # the status line keeps its last state
-            self.post_message(StatusRefreshed(self.engine.info()))
+    # -- watching the corpus ------------------------------------------------------------
+    @work(thread=True, group="watch", exit_on_error=False)
+    def _watch(self) -> None:
+        """Post CorpusChanged for each settled batch of changes to the corpus folder
+        (`qa.corpus.changes`: bursts gathered, files still being written waited out)."""
+        from qa.corpus.changes import settled_changes
 
-    def _refresh_status(self) -> None:
-        if self.ready and not self.reindexing:
-            self._status_worker()
+        try:
+            for batch in settled_changes(self.paths.corpus, self._stop_watching,
+                                         ignore=self.paths.index):
+                if batch:
+                    self.post_message(CorpusChanged(batch))
+                else:  # the first, empty batch: the watch is in place
+                    self.watching = True
+        except Exception as exc:  # e.g. the corpus folder was removed
+            self.call_from_thread(self.notify, f"Stopped watching the corpus: {exc}",
+                                  severity="warning", markup=False)
 
-    def on_status_refreshed(self, message: StatusRefreshed) -> None:
-        if self.ready and not self.reindexing:
-            self.status.show_info(message.info)
+    def on_corpus_changed(self, message: CorpusChanged) -> None:
+        """Files arrived, changed or left: update the index now (or right after the
+        update already running), so they are searchable within seconds."""
+        if self.reindexing:
+            self._changes_waiting = True
+        elif not (self.engine.problem and self.engine.problem.rebuild):
+            self.action_reindex(rebuild=False)  # a rebuild stays the user's call (ctrl+r)
 
     # -- asking -----------------------------------------------------------------------
     @on(Input.Submitted, "#question")
@@ -444,8 +460,10 @@ class QaApp(App[None]):
             self.post_message(ReindexFailed(self.failure_text(error)))
         else:
             report = outcome["report"]
-            self.post_message(ReindexFinished(report.summary(), list(report.skipped),
-                                              time.perf_counter() - started))
+            self.post_message(ReindexFinished(
+                report.summary(), report.changes(),
+                list(report.skipped) + list(report.skipped_parts),
+                time.perf_counter() - started))
         if self.engine.ready:
             try:
                 self.post_message(IndexReady(self.engine.info(), 0.0))
@@ -463,6 +481,8 @@ class QaApp(App[None]):
         text = f"Index updated: {message.summary}"
         if self.show_timings:
             text += f" ({message.seconds:.1f} s)"
+        if message.changes:
+            text += f"\n{message.changes}"
         for path, reason in message.skipped[:5]:
             text += f"\nskipped {path}: {reason}"
         self.notify(text, title="Re-index done", timeout=10, markup=False)
@@ -475,6 +495,9 @@ class QaApp(App[None]):
     def _end_reindex(self) -> None:
         self.reindexing = False
         self.index_progress.stop()
+        if self._changes_waiting:
+            self._changes_waiting = False
+            self.action_reindex(rebuild=False)
 
     # -- command palette --------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -255,6 +255,10 @@ class Engine:
 
         report("Rebuilding the index (embedding every document)…" if rebuild
                else "Updating the index (new and changed files)…")
+        if self._embedder is None:  # made once and kept: the model loads on first use only
+            from qa.embed.document_embedder import DocumentEmbedder
+
+            self._embedder = DocumentEmbedder()
         try:
             return update_index(
                 self.paths, rebuild=rebuild, progress=False,

@@ -32,10 +32,10 @@ class IndexUnusable(Message):
 
 
 @dataclass
-class StatusRefreshed(Message):
-    """Fresh counts and staleness for the status bar."""
+class CorpusChanged(Message):
+    """Files in the corpus were added, changed or removed (settled: see qa.corpus.changes)."""
 
-    info: IndexInfo
+    paths: list[str]
 
 
 @dataclass
@@ -77,9 +77,11 @@ class ReindexProgress(Message):
 
 @dataclass
 class ReindexFinished(Message):
-    """The re-index ended; `summary` is IndexReport.summary(), `skipped` lists why not."""
+    """The re-index ended: `summary` is IndexReport.summary(), `changes` names what
+    changed (IndexReport.changes()), `skipped` lists files and parts not read, and why."""
 
     summary: str
+    changes: str
     skipped: list[tuple[str, str]]
     seconds: float
 
