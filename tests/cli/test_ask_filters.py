@@ -44,8 +44,8 @@ def test_options_and_dates_in_text_output(real_index: Paths):
 def test_cite_prints_a_bibliography_of_the_cited_passages(real_index: Paths):
     import bibtexparser
 
-    result = run_qa(real_index, "ask", "-k", "3", "--cite", "bibtex", "source:carnegie",
-                    QUESTION)
+    result = run_qa(real_index, "ask", "-k", "3", "--cite", "bibtex",
+                    f"source:carnegie {QUESTION}")
     assert result.returncode == 0, result.stderr
     library = bibtexparser.parse_string(result.stdout)
     assert not library.failed_blocks and len(library.entries) == 3
