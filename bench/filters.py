@@ -1,10 +1,10 @@
 """What filters cost, and that they return k passages, on synthetic indexes.
 
-Usage: .venv/bin/python bench/filters.py [--sizes 1000 10000] [--searches 30]
+Usage: .venv/bin/python bench/filters.py [--sizes 1000 3000] [--searches 15]
 
 Synthetic corpora of ~300-word documents made of the real articles' sentences, spread
 over 20 sources, 2 folders and the years 2020-2025 (one in ten undated), indexed with
-the tests' hashing embedder (the real model would take hours at 10,000 documents; the
+the tests' hashing embedder (the real model would take hours at this size; the
 question is embedded by the same fake, so what is timed is everything but the ONNX
 encoder, about 5 ms). For each filter: how many passages it allows, the median time of
 `Searcher.search` (k=10) against the unfiltered search, and whether k passages came back
@@ -60,8 +60,8 @@ def build(base: Path, size: int, rng: random.Random, pool: list[str]) -> Paths:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--searches", type=int, default=30)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000])
+    parser.add_argument("--searches", type=int, default=15)
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args()
     pool, rng = sentences(), random.Random(0)

@@ -37,13 +37,16 @@ class LexicalIndex:
 
         `within` restricts the search to those chunk ids before ranking (a filter), so
         the `limit` best come from the allowed passages, not from the whole corpus.
+        The unary `+` keeps SQLite from handing `rowid IN (...)` to FTS5 as an index
+        constraint, which runs the full-text query once per listed id (measured: 1.3 s
+        for 2,000 ids against 15 ms as a filter on the matches).
         """
         match = _match_expression(query)
         if not match:
             return []
         restrict, params = "", [match]
         if within is not None:
-            restrict = " AND rowid IN (SELECT value FROM json_each(?))"
+            restrict = " AND +rowid IN (SELECT value FROM json_each(?))"
             params.append(json.dumps([int(i) for i in within]))
         rows = self.db.execute(
             f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) AS s FROM chunks_fts"
@@ -61,14 +64,15 @@ class LexicalIndex:
         return {r[0] for r in rows}
 
     def scores(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
-        """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""
+        """BM25 of given chunks (for dense-only candidates); chunks with no match are absent.
+        (`+rowid`: see `search`; 100 ids took 99 ms as an FTS5 constraint, 0.5 ms so.)"""
         match = _match_expression(query)
         if not match or not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self.db.execute(
             f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, 1.0) FROM chunks_fts"
-            f" WHERE chunks_fts MATCH ? AND rowid IN ({marks})",
+            f" WHERE chunks_fts MATCH ? AND +rowid IN ({marks})",
             [match, *chunk_ids],
         )
         return {r[0]: r[1] for r in rows}
