@@ -31,7 +31,10 @@ Delegations exchanged maps of the northern section and agreed on the next meetin
 Mediators were not invited to the border commission, at Baku's request.
 {filler}
 """
-FILLER = " ".join(["The talks went on late into the evening and covered many details."] * 8)
+# Different words in each briefing: near-identical ones would be grouped as republished
+# copies (tests/index/test_copies.py), and only the earliest would be shown.
+FILLERS = (" ".join(["The talks went on late into the evening and covered many details."] * 8),
+           " ".join(["Observers from both capitals noted every map that changed hands."] * 8))
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +46,10 @@ def filtered(tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(CORPUS, corpus)
     (corpus / "reports").mkdir()
     (corpus / "reports" / "2024-06-briefing.md").write_text(
-        BRIEFING.format(date="2024-06-12", filler=FILLER), encoding="utf-8")
+        BRIEFING.format(date="2024-06-12", filler=FILLERS[0]), encoding="utf-8")
     (corpus / "reports" / "2025-01-briefing.txt").write_text(
-        BRIEFING.format(date="2025-01", filler=FILLER).replace("Gabala", "Qazax"), encoding="utf-8")
+        BRIEFING.format(date="2025-01", filler=FILLERS[1]).replace("Gabala", "Qazax"),
+        encoding="utf-8")
     paths = Paths(corpus, base / "index")
     update_index(paths, progress=False, embedder=FakeEmbedder())
     searcher = Searcher(paths.index, encoder=FakeEmbedder())
