@@ -23,7 +23,7 @@ main()
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "trafilatura", "pypdf",
          "qa.index.writer", "qa.index.batches", "qa.ingest", "qa.embed.document_embedder",
-         "qa.embed.onnx_export")
+         "qa.embed.onnx_export", "ray", "qa.index.distributed")
 
 
 def test_qa_ask_imports_neither_the_writer_nor_torch(real_index: Paths):

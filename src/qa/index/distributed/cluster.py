@@ -40,6 +40,7 @@ class Cluster:
     nodes: int
     cpus: int
     gpus: int
+    node_addresses: dict[str, str]  # node id -> its IP address
 
     def describe(self) -> str:
         how = "started a local cluster" if self.started_here else f"joined {self.address}"
@@ -78,7 +79,8 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
         alive = [n for n in ray.nodes() if n.get("Alive")]
         resources = ray.cluster_resources()
         yield Cluster(address, address == LOCAL, len(alive), int(resources.get("CPU", 0)),
-                      int(resources.get("GPU", 0)))
+                      int(resources.get("GPU", 0)),
+                      {n["NodeID"]: n["NodeManagerAddress"] for n in alive})
     finally:
         ray.shutdown()
 
