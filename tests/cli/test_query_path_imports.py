@@ -25,7 +25,7 @@ HEAVY = ("torch", "sentence_transformers", "transformers", "trafilatura", "pypdf
          "qa.index.writer", "qa.index.batches", "qa.ingest", "qa.embed.document_embedder",
          "qa.embed.onnx_export", "docx", "ebooklib", "rapidocr", "cv2", "pypdfium2",
          "watchfiles", "mcp", "qa.watch", "qa.mcp_server", "qa.index.minhash", "datasketch",
-         "scipy")
+         "scipy", "ray", "qa.index.distributed")
 
 
 def test_qa_ask_imports_neither_the_writer_nor_torch_nor_new_inputs(real_index: Paths):

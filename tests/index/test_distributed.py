@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
-import sys
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -40,9 +40,11 @@ from tests.support.index_equality import assert_same_index, index_content, store
 # Not importorskip: Ray must first be imported by the cluster fixture, after RAY_ENV is set.
 pytestmark = pytest.mark.skipif(find_spec("ray") is None,
                                 reason="the `ray` extra is not installed")
-# Ray reads these when it is first imported: loopback only, no usage stats.
+# Ray reads these when it is first imported: loopback only, no usage stats, and a
+# token for the test cluster held in the environment (Ray would write ~/.ray/auth_token).
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-           "RAY_BACKEND_LOG_LEVEL": "fatal"}
+           "RAY_BACKEND_LOG_LEVEL": "fatal", "RAY_AUTH_MODE": "token",
+           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 NODE = {"node_ip_address": "127.0.0.1", "num_cpus": 1, "include_dashboard": False}
 BAD_FILES = {"binary.md": b"\x00\x01garbage", "empty.txt": b"",
              "latin1.txt": "caf\xe9 au lait".encode("latin-1"), "image.png": b"\x89PNG\r\n"}
@@ -109,7 +111,8 @@ def test_two_nodes_embed_and_the_index_equals_a_local_build(ray_cluster, real_in
     # files were read by path (one machine: shared storage), and both nodes embedded
     assert "workers read files by path (5 read by path, 0 shipped" in ran.stderr
     per_node = re.search(r"passages embedded per node: (.*)", ran.stderr).group(1)
-    counts = dict(entry.split() for entry in per_node.split(", "))
+    counts = {node.split("/")[1]: count
+              for node, count in (entry.split() for entry in per_node.split(", "))}
     node_ids = {n.node_id[:8] for n in ray_cluster.list_all_nodes()}
     assert set(counts) == node_ids and all(int(c) > 0 for c in counts.values()), per_node
 
@@ -122,11 +125,10 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
                                                                    tmp_path: Path):
     """The worker node (raylet, object store, the actor and tasks on it) is killed once
     it has embedded something and work is still outstanding; Ray reruns what was lost
-    on the head. The corpus is the real one three times over, so each copy must come
-    out equal to the local build of the real corpus."""
-    paths = _corpus(tmp_path, copies=3)
-    worker = ray_cluster.add_node(**NODE)  # this test's own victim
-    ray_cluster.wait_for_nodes()
+    on the head. The corpus is the real one twice over, so each copy must come out
+    equal to the local build of the real corpus. Later tests run on the head alone."""
+    paths = _corpus(tmp_path, copies=2)
+    worker = next(iter(ray_cluster.worker_nodes))
     indexer = RayIndexer(RayOptions(ray_cluster.address), inform=lambda line: None)
     committed_at_kill: list[int] = []
 
@@ -143,12 +145,12 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
     total = store.count("chunks")
     store.close()
     assert committed_at_kill and committed_at_kill[0] < total  # the kill landed mid-run
-    assert len(report.added) == 15 and report.chunks_embedded == total
+    assert len(report.added) == 10 and report.chunks_embedded == total
 
     want = index_content(real_index.index, None, [])
     got = index_content(paths.index, None, [])
     assert got["docs"] == sorted(
-        (f"c{n}-{p}" if n else p, sha, title) for n in range(3) for p, sha, title in want["docs"])
+        (f"c{n}-{p}" if n else p, sha, title) for n in range(2) for p, sha, title in want["docs"])
     reference = stored_vectors(real_index.index)
     for (kind, path, start), vector in stored_vectors(paths.index).items():
         original = reference[(kind, re.sub(r"^c\d-", "", path), start)]
@@ -202,17 +204,19 @@ def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_cop
 
 
 @pytest.mark.e2e
-def test_ray_local_runs_with_no_network_and_writes_only_its_tmp_dir(tmp_path: Path):
+def test_ray_local_runs_with_no_network_and_writes_only_its_tmp_dir(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory):
     """`qa index --ray local` in a network namespace that has only a loopback interface,
     with an empty HOME: it works, and Ray's files stay in RAY_TMPDIR."""
     if shutil.which("unshare") is None or subprocess.run(
             ["unshare", "-n", "true"], capture_output=True, check=False).returncode:
         pytest.skip("needs unshare -n (a network namespace)")
     paths = _corpus(tmp_path)
-    home, ray_tmp = tmp_path / "home", tmp_path / "rt"
+    home = tmp_path / "home"
     home.mkdir()
-    ray_tmp.mkdir()
-    env = {**os.environ, **RAY_ENV, "HOME": str(home), "RAY_TMPDIR": str(ray_tmp),
+    ray_tmp = tmp_path_factory.mktemp("rt")  # short: Ray's socket paths must fit 107 bytes
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")},
+           "HOME": str(home), "RAY_TMPDIR": str(ray_tmp),
            "QA_CORPUS": str(paths.corpus), "QA_INDEX": str(paths.index)}
     command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
                *QA, "index", "--ray", "local"]
@@ -237,11 +241,3 @@ def test_bad_ray_addresses_are_one_line_errors(corpus_copy: Paths):
     assert_one_line_error(garbled, "expected auto, local or HOST:PORT")
     assert not (corpus_copy.index / STORE_FILE).exists()
 
-
-def test_ray_stays_off_the_query_path():
-    """The extra is optional: importing the CLI and the searcher loads no Ray."""
-    probe = ("import sys; import qa.cli, qa.search.searcher; "
-             "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "[]"

@@ -7,6 +7,7 @@ for a public DNS server), and its processes would listen and connect there. Ray'
 usage-stats reporting is switched off for the session (RAY_USAGE_STATS_ENABLED=0) and
 no dashboard is started, so nothing reaches the network. Both are environment
 variables Ray reads when it is imported, hence they are set before the first import.
+A local cluster is protected by a token made for the run and never written to disk.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ AUTO = "auto"
 CONNECT_TIMEOUT_S = 10.0
 # Ray's switch for "this machine only": Ray clusters on Windows and macOS default to it.
 SINGLE_MACHINE_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+AUTH_MODE_VAR = "RAY_AUTH_MODE"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Cluster:
     nodes: int
     cpus: int
     gpus: int
+    node_addresses: dict[str, str]  # node id -> its IP address
 
     def describe(self) -> str:
         how = "started a local cluster" if self.started_here else f"joined {self.address}"
@@ -55,6 +59,12 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     if loopback:
         os.environ.setdefault(SINGLE_MACHINE_VAR, "0")
+    if address == LOCAL and AUTH_MODE_VAR not in os.environ:
+        # Token authentication, as Ray now does by default for a local cluster, but
+        # with a token for this run only, kept in the environment the cluster inherits:
+        # Ray would otherwise write one to ~/.ray/auth_token.
+        os.environ[AUTH_MODE_VAR] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
     import ray
 
     kwargs = {"include_dashboard": False, "_node_ip_address": "127.0.0.1"} if address == LOCAL \
@@ -69,7 +79,8 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
         alive = [n for n in ray.nodes() if n.get("Alive")]
         resources = ray.cluster_resources()
         yield Cluster(address, address == LOCAL, len(alive), int(resources.get("CPU", 0)),
-                      int(resources.get("GPU", 0)))
+                      int(resources.get("GPU", 0)),
+                      {n["NodeID"]: n["NodeManagerAddress"] for n in alive})
     finally:
         ray.shutdown()
 

@@ -18,9 +18,10 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from qa.errors import QaError
 from qa.index.distributed import cluster, files
 from qa.index.distributed.stages import (
     EmbedActor,
@@ -62,8 +63,7 @@ class RayRun:
     read_by_path: int = 0
     shipped: int = 0
 
-    def __post_init__(self) -> None:
-        self.passages_by_node: Counter[str] = Counter()
+    passages_by_node: Counter[str] = field(default_factory=Counter)
 
     def describe_files(self) -> str:
         how = ("shared storage: workers read files by path" if not self.shipped
@@ -73,7 +73,10 @@ class RayRun:
                 f" {self.shipped} shipped from the driver)")
 
     def describe_nodes(self) -> str:
-        per_node = ", ".join(f"{node[:8]} {n}" for node, n in sorted(self.passages_by_node.items()))
+        """Passages per node, each named by its address and the start of its id."""
+        per_node = ", ".join(
+            f"{self.cluster.node_addresses.get(node, '?')}/{node[:8]} {n}"
+            for node, n in sorted(self.passages_by_node.items()))
         return f"ray: passages embedded per node: {per_node or 'none'}"
 
 
@@ -88,8 +91,6 @@ class RayIndexer:
     def __init__(self, options: RayOptions, make_embedder: EmbedderFactory = real_embedder,
                  inform: Callable[[str], None] | None = None) -> None:
         if options.files not in files.MODES:
-            from qa.errors import QaError
-
             raise QaError(f"--ray-files {options.files}: expected one of"
                           f" {', '.join(files.MODES)}")
         self.loopback = cluster.check_address(options.address)
@@ -152,8 +153,17 @@ class RayIndexer:
             compute=ray.data.ActorPoolStrategy(size=run.actors),
             num_cpus=1, num_gpus=1 if run.device == "cuda" else 0,
         )
-        for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
-            yield from read_outcomes(block)
+        try:
+            for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+                yield from read_outcomes(block)
+        except ray.exceptions.GetTimeoutError:
+            raise QaError(f"--ray {self.options.address}: the cluster did not start"
+                          f" {run.actors} embedding actors within {ACTOR_START_TIMEOUT_S} s"
+                          " (are its CPUs taken by other work?)") from None
+        except ray.exceptions.RayError as exc:  # e.g. workers without qa installed
+            last = str(exc).strip().splitlines()[-1]
+            raise QaError(f"--ray {self.options.address}: the run failed on the cluster:"
+                          f" {last}") from None
 
 
 def _plan(joined: cluster.Cluster) -> RayRun:

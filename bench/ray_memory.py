@@ -1,0 +1,103 @@
+"""Peak memory of the indexing driver as the corpus grows: Ray streams, local collects.
+
+Usage: .venv/bin/python bench/ray_memory.py [--sizes 1000 2000 4000]
+
+Synthetic corpora of ~1,000-word documents (sentences drawn from the real articles,
+as in bench/add_one.py) are indexed from scratch, each in a fresh process, and that
+process's peak resident set (ru_maxrss, its own pages only: Ray's workers are other
+processes) is reported. Embedding uses the tests' deterministic hashing embedder, as
+the real model would take hours here; this figure is about what the driver holds, not
+about the model. `local` is today's writer, which chunks every file before embedding;
+`ray` is `--ray local` on this machine (2 CPUs), which streams.
+
+The in-memory FAISS index (384 float32 per passage, part of every writer today) grows
+with the corpus either way, so it is shown apart: what is left is what the corpus
+costs the driver beyond the index it is building.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from add_one import REPO, document, sentences
+
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_BACKEND_LOG_LEVEL": "fatal"}
+FAISS_BYTES_PER_PASSAGE = 384 * 4 + 8  # the vector and its id
+
+
+def fake_embedder(threads: int, device: str):
+    from tests.conftest import FakeEmbedder
+
+    return FakeEmbedder()
+
+
+def drive(corpus: Path, index: Path, mode: str) -> None:
+    """In the measured process: one update, then its peak RSS and passage count."""
+    from qa.index.layout import STORE_FILE
+    from qa.index.store import Store
+    from qa.index.writer import update_index
+    from qa.settings import Paths
+    from tests.conftest import FakeEmbedder
+
+    indexer = None
+    if mode == "ray":
+        from qa.index.distributed.indexer import RayIndexer, RayOptions
+
+        indexer = RayIndexer(RayOptions("local"), fake_embedder, inform=lambda line: None)
+    update_index(Paths(corpus, index), progress=False, embedder=FakeEmbedder(),
+                 indexer=indexer)
+    store = Store(index / STORE_FILE)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, store.count("chunks"))
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    parser.add_argument("--drive", nargs=3, metavar=("CORPUS", "INDEX", "MODE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        drive(Path(args.drive[0]), Path(args.drive[1]), args.drive[2])
+        return
+    pool = sentences()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="qa-ray-") as tmp:
+        env = {**os.environ, **RAY_ENV, "RAY_TMPDIR": tmp,
+               "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+        for size in args.sizes:
+            corpus = Path(tmp) / f"corpus-{size}"
+            corpus.mkdir()
+            rng = random.Random(size)
+            text_bytes = 0
+            for n in range(size):
+                text = document(rng, pool, 1000, f"Synthetic {n}")
+                (corpus / f"doc-{n:05d}.md").write_text(text, encoding="utf-8")
+                text_bytes += len(text.encode())
+            for mode in ("local", "ray"):
+                index = Path(tmp) / f"index-{size}-{mode}"
+                done = subprocess.run(
+                    ["nice", "-n", "10", sys.executable, __file__, "--drive", str(corpus),
+                     str(index), mode], capture_output=True, text=True, env=env, check=False)
+                if done.returncode != 0:
+                    raise SystemExit(done.stderr)
+                peak_mb, passages = map(int, done.stdout.split()[-2:])
+                faiss_mb = passages * FAISS_BYTES_PER_PASSAGE / 2**20
+                rows.append((size, text_bytes / 2**20, mode, passages, peak_mb, faiss_mb))
+                print(f"{size} documents, {mode}: peak {peak_mb} MB", flush=True)
+    print(f"\n{'documents':>9} {'corpus':>8} {'writer':>6} {'passages':>8} {'peak RSS':>9}"
+          f" {'FAISS':>7} {'peak - FAISS':>13}")
+    for size, corpus_mb, mode, passages, peak_mb, faiss_mb in rows:
+        print(f"{size:9} {corpus_mb:6.1f} MB {mode:>6} {passages:8} {peak_mb:6} MB"
+              f" {faiss_mb:4.0f} MB {peak_mb - faiss_mb:10.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
