@@ -37,6 +37,13 @@ PICTURED = ("\u241b[2J\u241b[31mred\u241b[0m \u241b]0;pwned\u2407 \u241b]8;;http
 BODY = ("The zebrafish lighthouse keeper logged every ship that passed the northern cape."
         " {attack} The keeper also fed the zebrafish in the lighthouse tank each morning.")
 EVIL_NAME = "evil\x1b[31mname.md"
+
+
+def _own_words(kind: str) -> str:
+    """A paragraph only this document has, so the three documents, which share BODY,
+    are not taken for republished copies of one another (`qa.index.minhash`)."""
+    return " ".join(f"{kind}{n}word" for n in range(150)) + "."
+
 # Any control character but newline (and tab, which layout may use).
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -45,6 +52,7 @@ def _html() -> str:
     refs = "".join(f"&#{ord(c)};" if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c
                    for c in ATTACK)
     paragraphs = "".join(f"<p>{BODY.format(attack=refs)} Paragraph {n}.</p>" for n in range(3))
+    paragraphs += f"<p>{_own_words('html')}</p>"
     return (f"<html><head><title>Harbour &#27;]0;owned&#7; log</title></head>"
             f"<body><article><h1>Harbour log</h1>{paragraphs}</article></body></html>")
 
@@ -53,7 +61,8 @@ def _pdf() -> bytes:
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("helvetica", size=11)
-    pdf.multi_cell(w=0, text=BODY.format(attack=ATTACK.replace("\x9b", "")))
+    pdf.multi_cell(w=0, text=BODY.format(attack=ATTACK.replace("\x9b", "")) + "\n"
+                   + _own_words("pdf"))
     pdf.set_title("Cape report \x1b]0;owned\x07")
     buffer = io.BytesIO()
     pdf.output(buffer)
@@ -65,7 +74,7 @@ def evil_index(fake_index: Paths) -> Paths:
     corpus = fake_index.corpus
     (corpus / EVIL_NAME).write_text(
         '---\ntitle: "Keeper \\e]0;owned\\a notes"\nsource: "Gazette \\e[5m"\n---\n\n'
-        + BODY.format(attack=ATTACK) + "\n", encoding="utf-8")
+        + BODY.format(attack=ATTACK) + "\n\n" + _own_words("md") + "\n", encoding="utf-8")
     (corpus / "evil.html").write_text(_html(), encoding="utf-8")
     (corpus / "evil.pdf").write_bytes(_pdf())
     indexed = run_qa(fake_index, "index")

@@ -43,7 +43,7 @@ def answer_text(answer: Answer, color: bool, changed: frozenset[str] = frozenset
         if hit.passage.path in changed:
             lines.append(f"   ({STALE_NOTE})")
         if hit.also_published:
-            lines.append(f"   {also_published_line(hit)}")
+            lines.append(f"   {visible_line(also_published_line(hit))}")
         lines.append(_indent(_emphasise(hit, color)))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
