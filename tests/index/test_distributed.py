@@ -21,7 +21,7 @@ import pytest
 
 from qa.evaluation.questions import load_questions
 from qa.index.distributed.indexer import RayIndexer, RayOptions  # imports no Ray yet
-from qa.index.layout import STORE_FILE
+from qa.index.layout import STORE_FILE, current_generation
 from qa.index.store import Store
 from qa.index.writer import update_index
 from qa.settings import Paths
@@ -195,7 +195,7 @@ def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_cop
     assert report.skipped == [("binary.md", "binary content (NUL bytes)")]
     assert report.chunks_embedded > 0 and run.shipped == 2  # the edited and the touched file
     local_update()
-    store = Store(corpus_copy.index / STORE_FILE)
+    store = Store(live(corpus_copy.index) / STORE_FILE)
     assert list(store.skipped.all()) == ["binary.md"]
     store.close()
     # the local index was built fresh, the Ray one updated: contents must still agree
@@ -239,5 +239,5 @@ def test_bad_ray_addresses_are_one_line_errors(corpus_copy: Paths):
     assert not (corpus_copy.corpus / "new.md").exists()  # refused before copying
     garbled = run_qa(corpus_copy, "index", "--ray", "head-without-port")
     assert_one_line_error(garbled, "expected auto, local or HOST:PORT")
-    assert not (corpus_copy.index / STORE_FILE).exists()
+    assert current_generation(corpus_copy.index) is None  # nothing was indexed
 

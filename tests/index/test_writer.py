@@ -161,7 +161,7 @@ def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder
 def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):
     _index(corpus_copy, fake_embedder)
     (live(corpus_copy.index) / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(QaError, match=r"unreadable index store.*--rebuild"):
+    with pytest.raises(QaError, match=r"damaged.*--rebuild"):
         Searcher(corpus_copy.index, encoder=fake_embedder)
 
 

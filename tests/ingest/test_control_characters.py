@@ -18,7 +18,7 @@ from qa.index.store import Store
 from qa.index.writer import update_index
 from qa.ingest.loaders.registry import load_document
 from qa.settings import Paths
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, live
 from tests.ingest.test_formats import NEWS_PAGE
 
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
@@ -74,7 +74,7 @@ def test_the_page_is_indexed_not_skipped(tmp_path: Path):
                           embedder=FakeEmbedder())
     assert report.skipped == []
     assert "saved.html" in report.added
-    store = Store(tmp_path / "index" / STORE_FILE)
+    store = Store(live(tmp_path / "index") / STORE_FILE)
     try:
         assert store.count("documents") == 2
     finally:

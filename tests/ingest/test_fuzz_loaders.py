@@ -48,8 +48,8 @@ def prepared_or_skipped(rel: str, data: bytes) -> None:
         assert chunk.text == doc.text[chunk.start:chunk.end]
     for start, end in prepared.sentences:
         assert 0 <= start <= end <= len(doc.text)
-    for start, end in doc.pages:
-        assert 0 <= start <= end <= len(doc.text)
+    for section in doc.sections:
+        assert 0 <= section.start <= section.end <= len(doc.text)
 
 
 def contents(suffix: str) -> st.SearchStrategy[bytes]:
