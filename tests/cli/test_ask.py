@@ -119,7 +119,7 @@ def test_empty_corpus_is_refused(tmp_path: Path):
 def test_corrupt_store_is_explained_and_nothing_is_lost(index_copy: Paths):
     store = live(index_copy.index) / "qa.sqlite"
     store.write_bytes(b"garbage" * 1000)
-    assert_one_line_error(run_qa(index_copy, "ask", EXAMPLE), "qa.sqlite", "--rebuild")
+    assert_one_line_error(run_qa(index_copy, "ask", EXAMPLE), "index is damaged", "--rebuild")
     assert all(p.exists() for p in index_copy.corpus.glob("*.md"))
 
 

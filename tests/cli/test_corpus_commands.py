@@ -67,16 +67,16 @@ def test_add_identical_clash_remove_and_status(index_copy: Paths, tmp_path: Path
 
 def test_status_names_skipped_and_stale_files(index_copy: Paths):
     (index_copy.corpus / "scan.pdf").write_bytes(b"%PDF-1.4 truncated")
-    (index_copy.corpus / "notes.docx").write_bytes(b"PK\x03\x04 not supported")
+    (index_copy.corpus / "notes.pptx").write_bytes(b"PK\x03\x04 not supported")
     result = run_qa(index_copy, "index")
     assert result.returncode == 4
-    assert "qa: notes.docx: skipped, unsupported file type '.docx'" in result.stderr
+    assert "qa: notes.pptx: skipped, unsupported file type '.pptx'" in result.stderr
     assert "skipped 2" in result.stdout
     edited = index_copy.corpus / "2025-03-17-armenia-azerbaijan-major-step-forward.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nAn added line.\n",
                       encoding="utf-8")
     status = run_qa(index_copy, "status").stdout
-    assert "skipped     2" in status and "notes.docx: unsupported file type" in status
+    assert "skipped     2" in status and "notes.pptx: unsupported file type" in status
     assert f"changed: {edited.name}" in status
 
 

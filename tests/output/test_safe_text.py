@@ -51,7 +51,7 @@ INJECTED = ("Baku said no. \x1b[2J\x1b]0;pwned\x07The \x1b]8;;https://evil.examp
 def _answer() -> Answer:
     start = 40
     passage = Passage(1, 1, "evil\x1b[31m.md", "Title \x1b]0;t\x07", "Source\x07", None,
-                      None, 1, None, start, start + len(INJECTED), INJECTED)
+                      None, 1, None, None, None, False, start, start + len(INJECTED), INJECTED)
     sentence = INJECTED.index("The ")
     hit = Hit(1, 0.9, passage, start + sentence, start + INJECTED.index(" Then"), 0.8)
     return Answer("why \x1b[5mreject?", True, 0.9, [hit], 0.8, 1.0)

@@ -23,9 +23,10 @@ import pytest
 
 from qa.index.layout import index_exists, store_path
 from qa.index.store import Store
+from qa.index.writer import update_index
 from qa.settings import Paths
 from qa.watch.loop import watch_index
-from tests.conftest import CORPUS, QA, FakeEmbedder, assert_one_line_error, run_qa
+from tests.conftest import CORPUS, QA, FakeEmbedder, assert_one_line_error, live, run_qa
 
 NOTE = "---\ntitle: {title}\n---\n\n{body}\n"
 
@@ -41,7 +42,7 @@ def indexed(paths: Paths) -> dict[str, str]:
     """Each indexed document's path and text, read from the store."""
     if not index_exists(paths.index):
         return {}
-    store = Store(store_path(paths.index))
+    store = Store(store_path(live(paths.index)))
     try:
         return {path: store.document_text(doc.id) for path, doc in store.documents().items()}
     finally:
@@ -192,7 +193,11 @@ def test_a_stop_during_an_update_ends_after_the_commit(tmp_path: Path):
     watch_index(paths, embedder=StoppedWhileEmbedding(), stop=stop, echo=lines.append,
                 warn=lines.append)
     assert lines[-1].endswith("stopped between commits; the next run indexes the rest"), lines
-    assert set(indexed(paths)) == {p.name for p in corpus.iterdir()}  # the batch committed
+    # A first build goes live only once complete (qa.index.generations); the batch it
+    # committed is kept, and the next run finishes the build without embedding it again.
+    report = update_index(paths, progress=False, embedder=FakeEmbedder())
+    assert report.chunks_embedded == 0
+    assert set(indexed(paths)) == {p.name for p in corpus.iterdir()}
 
 
 def test_qa_watch_without_a_corpus_folder_says_so(tmp_path: Path):
