@@ -8,6 +8,10 @@ SQLite files into their line with the fix, and anything unexpected into a line n
 the log file that holds the traceback (`qa.crash_log`). `QA_DEBUG=1` shows tracebacks.
 Text from documents and file names is printed with control characters made visible
 (`qa.output.safe_text`).
+
+Longer than qa's other modules on purpose: every command is declared in this one click
+group (the layout simonw/llm uses), so the whole command line, its options and its
+exit codes read in one place; each command's work lives in the package it belongs to.
 """
 
 from __future__ import annotations

@@ -43,10 +43,9 @@ class QaUsageError(QaError):
     exit_code = EXIT_USAGE
 
 
-class IndexDamaged(QaError):
-    """The index's SQLite file is corrupt; the fix is a rebuild from the corpus."""
-
-    exit_code = EXIT_REBUILD
+class IndexDamaged(IndexIncompatible):
+    """The index's SQLite file is corrupt; the fix is a rebuild from the corpus, as for
+    an index built with other settings (so the exit code is the same)."""
 
 
 class InternalError(QaError):

@@ -121,6 +121,8 @@ def test_refusals_are_tool_errors_and_a_stale_index_is_reported_not_updated(
 
     async def scenario(session: Session) -> None:
         seen["search"] = await call(session, "search", question=EXAMPLE)
+        seen["filtered"] = await call(session, "search", question=EXAMPLE,
+                                      filters="in:nowhere/")
         seen["sources"] = await call(session, "sources")
         for name, arguments in {
             "parent": {"doc": "../secret.md"},
@@ -145,6 +147,8 @@ def test_refusals_are_tool_errors_and_a_stale_index_is_reported_not_updated(
     assert "not an indexed document" in seen["unindexed"]
     assert "out of range" in seen["range"] and "out of range" in seen["backwards"]
     assert "filters: not supported" in seen["filters"]
+    assert seen["filtered"]["results"] == []  # the filter applied: no such folder
+    assert seen["filtered"]["filters"] is not None
     assert "k: 0 is out of range" in seen["k"]
     assert "question: empty" in seen["empty"]
     assert index_hashes(index_copy) == before  # read-only, even with the corpus changed

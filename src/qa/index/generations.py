@@ -27,6 +27,7 @@ from qa.index.layout import (
     STORE_FILE,
     current_generation,
     generation_name,
+    generation_named_in,
     generation_number,
     is_legacy,
     store_path,
@@ -75,12 +76,7 @@ def _open_readers_file(generation: Path) -> int | None:
 
 def building(index_dir: Path) -> Path | None:
     """The generation a killed build left unfinished, if any."""
-    try:
-        name = (index_dir / BUILDING_FILE).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    folder = index_dir / name
-    return folder if generation_number(folder) is not None and folder.is_dir() else None
+    return generation_named_in(index_dir / BUILDING_FILE)
 
 
 def start_building(index_dir: Path) -> Path:

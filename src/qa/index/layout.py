@@ -46,11 +46,16 @@ def generation_number(folder: Path) -> int | None:
 
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation's folder, or None when the index has none yet."""
+    return generation_named_in(index_dir / CURRENT_FILE)
+
+
+def generation_named_in(pointer: Path) -> Path | None:
+    """The generation folder a pointer file (CURRENT, BUILDING) names, if it exists."""
     try:
-        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    folder = index_dir / name
+    folder = pointer.parent / name
     return folder if _GENERATION.fullmatch(name) and folder.is_dir() else None
 
 

@@ -8,6 +8,10 @@ Vectors are stored here too, as float32 blobs: the FAISS file is then a derived 
 can always be rebuilt without re-embedding anything. This module holds the schema, the
 connection, transactions and the rows; the skipped-file registry reads and writes its
 own table through `Store.db`.
+
+Longer than most modules: it is the one place that writes SQL for the store's tables
+(documents, passages, sentences, the copy registry's signatures, the lexical queue), so
+that a schema change is made and reviewed in one file.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ Order of work, chosen so that a kill at any moment leaves the previous index usa
 2. embed them in batches, each committed with its FAISS file (`qa.index.commit`).
 A rebuild writes a new generation beside the live one and switches to it at the end
 (`qa.index.generations`). A second writer is kept out by a file lock (`qa.index.lock`).
+
+A little over 250 lines: the update's order of work (what changed, the generation to
+write, recovery, batches, the switch) is kept in one file so the crash-safety argument
+can be read top to bottom.
 """
 
 from __future__ import annotations

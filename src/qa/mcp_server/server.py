@@ -44,7 +44,8 @@ def build_server(paths: Paths) -> Any:
         passage clears the confidence bar), `confidence`, and up to `k` ranked results:
         rank, score, doc, title, source, published, author, paragraph, page, chapter,
         chapter_title, ocr, start, end, text (verbatim), answer (the answering sentence),
-        citation, weak, stale. `filters` is not supported yet: leave it out."""
+        citation, weak, stale. `filters`: qa's filter syntax as a string, e.g.
+        `source:"RFE/RL" after:2024-01`, applied before ranking."""
         return tools.search(question, k, filters)
 
     @server.tool(annotations=read_only, description=(

@@ -58,10 +58,15 @@ class CorpusTools:
 
     def search(self, question: str, k: int = 5, filters: dict[str, Any] | str | None = None
                ) -> dict[str, Any]:
-        """The answer `qa ask --json` gives, plus a `warning` when the index is stale."""
+        """The answer `qa ask --json` gives, plus a `warning` when the index is stale.
+
+        `filters` is qa's filter syntax as a string (`source:"RFE/RL" after:2024-01`),
+        read exactly as if it stood in front of the question."""
+        if filters and not isinstance(filters, str):
+            raise QaError("filters: not supported as an object; give a string of qa's"
+                          " filter syntax, e.g. 'source:\"RFE/RL\" after:2024-01'")
         if filters:
-            raise QaError("filters: not supported by this version of qa; search without"
-                          " filters and narrow the results by their doc, title or date")
+            question = f"{filters} {question}"
         if not 1 <= k <= MAX_K:
             raise QaError(f"k: {k} is out of range; give 1 to {MAX_K}")
         with self._searcher() as searcher:

@@ -20,6 +20,9 @@ with colons or hyphens ("Armenia-Azerbaijan", "ratio 3:1") mean what they say.
 A small hand-written tokenizer rather than shlex: shlex reads the apostrophe in
 "What's" as an opening quote, and loses whether a value was quoted (a quoted word is
 a phrase filter, a bare one is a word to rank by).
+
+A little over 250 lines: the whole grammar (its tokens, each filter key, the error
+messages that name the bad part) is kept together, so it reads as one specification.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ in thread workers that post typed messages (`qa.tui.messages`) back. This module
 imports only Textual and light qa modules, so the window paints well under a second;
 the ONNX query model loads in a worker while the user types.
 
-Longer than qa's other modules (about 430 lines), on purpose: this is the one place
+Longer than qa's other modules (about 520 lines), on purpose: this is the one place
 where the workers' typed messages meet the widgets, and keeping every handler here
 makes the app's behaviour readable in one file. Each widget lives in its own module.
 """

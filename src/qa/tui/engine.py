@@ -5,6 +5,9 @@ re-index workers all share one Searcher (its SQLite connection and FAISS index),
 re-index has to swap it for a fresh one; one lock around every use keeps those threads
 from meeting half-way. Nothing heavy is imported at module import time: `qa.search`
 pulls numpy, FAISS and onnxruntime, so it is imported on first use, inside a worker.
+
+A little over 250 lines: every call the TUI makes into the index goes through this one
+class and its lock, which is what makes the threading argument checkable.
 """
 
 from __future__ import annotations
