@@ -64,11 +64,22 @@ def live(index_dir: Path) -> Path:
 REAL_MODEL_FIXTURES = frozenset({"real_index", "real_searcher", "index_copy", "tui_index"})
 
 
+# Modules whose tests start processes, clusters or long loops on purpose (kills, faults,
+# fuzzing, the soak, Ray): marked `slow`, so `-m "not e2e and not slow"` stays quick.
+SLOW_MODULES = frozenset({"test_crash_safety.py", "test_generations.py", "test_soak.py",
+                          "test_distributed.py", "test_faults.py", "test_fuzz_cli.py",
+                          "test_fuzz_corpus.py", "test_fuzz_loaders.py", "test_watch.py",
+                          "test_incremental_property.py"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a real-model fixture `e2e`."""
+    """Mark every test that uses a real-model fixture `e2e`, and those of the slow
+    modules `slow`."""
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
