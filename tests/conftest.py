@@ -61,6 +61,14 @@ def live(index_dir: Path) -> Path:
     return generation
 
 
+def indexed_documents(paths: Paths) -> set[str]:
+    """The corpus-relative paths the live generation holds."""
+    from qa.index.generations import live_store
+
+    with live_store(paths.index) as store:
+        return set(store.documents())
+
+
 REAL_MODEL_FIXTURES = frozenset({"real_index", "real_searcher", "index_copy", "tui_index"})
 
 

@@ -9,21 +9,11 @@ from pathlib import Path
 import pytest
 
 from qa.errors import EXIT_ERROR
-from qa.index.layout import STORE_FILE
-from qa.index.store import Store
 from qa.settings import Paths
-from tests.conftest import live, run_fake_qa, run_qa
+from tests.conftest import indexed_documents, run_fake_qa, run_qa
 from tests.support.privileges import permissions_apply
 
 NOTE = "---\ntitle: Field note\n---\n\nThe lavash recipe uses flour, water and salt.\n"
-
-
-def _indexed(paths: Paths) -> set[str]:
-    store = Store(live(paths.index) / STORE_FILE)
-    try:
-        return set(store.documents())
-    finally:
-        store.close()
 
 
 def test_removing_a_folder_and_a_file_inside_it_removes_each_once(fake_index: Paths):
@@ -34,7 +24,7 @@ def test_removing_a_folder_and_a_file_inside_it_removes_each_once(fake_index: Pa
     for name in ("a.md", "b.md"):
         (sub / name).write_text(NOTE.replace("Field", name), encoding="utf-8")
     assert run_qa(fake_index, "index").returncode == 0
-    assert {"sub/a.md", "sub/b.md"} <= _indexed(fake_index)
+    assert {"sub/a.md", "sub/b.md"} <= indexed_documents(fake_index)
 
     result = run_qa(fake_index, "remove", "sub", "sub/a.md")
     assert result.returncode == 0, result.stderr
@@ -43,7 +33,7 @@ def test_removing_a_folder_and_a_file_inside_it_removes_each_once(fake_index: Pa
     assert result.stdout.count("removed sub/b.md") == 1
     assert "removed 2" in result.stdout
     assert not sub.exists()
-    assert not {"sub/a.md", "sub/b.md"} & _indexed(fake_index)
+    assert not {"sub/a.md", "sub/b.md"} & indexed_documents(fake_index)
 
 
 def test_add_never_overwrites_a_file_created_while_it_copies(
@@ -94,4 +84,4 @@ def test_unreadable_sources_are_refused_by_name_and_the_others_added(
     assert f"qa: {secret}: refused, cannot be read (Permission denied)" in result.stderr
     assert f"qa: {locked}: refused, cannot be read (Permission denied)" in result.stderr
     assert "added readable.md" in result.stdout
-    assert "readable.md" in _indexed(fake_index)
+    assert "readable.md" in indexed_documents(fake_index)

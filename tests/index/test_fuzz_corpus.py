@@ -13,11 +13,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.index.layout import STORE_FILE
-from qa.index.store import Store
 from qa.output.safe_text import visible_line
 from qa.settings import Paths
-from tests.conftest import CORPUS, live, run_qa
+from tests.conftest import CORPUS, indexed_documents, run_qa
 from tests.support.fuzzing import (
     SAMPLE_HTML,
     SAMPLE_MARKDOWN,
@@ -80,7 +78,7 @@ def test_a_corpus_with_random_files_indexes_the_good_and_names_the_bad(
         assert result.escaped is None, repr(result.escaped)
         assert result.returncode in (0, 4), result.stderr
         assert "Traceback" not in result.stderr
-        indexed = _indexed(paths)
+        indexed = indexed_documents(paths)
         assert {g.name for g in GOOD} <= indexed
         # split("\n"), not splitlines(): a name may hold U+2028, which a terminal shows
         # inside its line but splitlines() would cut at.
@@ -90,12 +88,3 @@ def test_a_corpus_with_random_files_indexes_the_good_and_names_the_bad(
             assert (name in indexed) != any(line.startswith(named) for line in skipped), name
         assert len(skipped) == len(set(written) - indexed)
         assert (result.returncode == 4) == bool(skipped)
-
-
-def _indexed(paths: Paths) -> set[str]:
-    store = Store(live(paths.index) / STORE_FILE)
-    try:
-        return set(store.documents())
-    finally:
-        store.close()
-
