@@ -85,6 +85,8 @@ class Searcher:
         self.generation, self._pin, self.store = open_live(index_dir)
         self._lexical: LexicalIndex | None = None
         self._lexical_seq = -1
+        self._copy_groups: list[frozenset[int]] | None = None
+        self._copy_groups_seq = -1
         self._faiss: faiss.Index | None = None
         self._faiss_sha: str | None = None
 
@@ -100,8 +102,8 @@ class Searcher:
         opened = open_live(self.index_dir)
         self.close()
         self.generation, self._pin, self.store = opened
-        self._faiss = self._faiss_sha = self._lexical = None
-        self._lexical_seq = -1
+        self._faiss = self._faiss_sha = self._lexical = self._copy_groups = None
+        self._lexical_seq = self._copy_groups_seq = -1
         return True
 
     @property
@@ -125,6 +127,15 @@ class Searcher:
             self._lexical.refresh()
         self._lexical_seq = seq
         return self._lexical
+
+    @property
+    def copy_groups(self) -> list[frozenset[int]]:
+        """Groups of republished copies, read again only after a writer has committed:
+        every search needs them, and they change only with a commit."""
+        seq = self.store.commit_seq()
+        if self._copy_groups is None or seq != self._copy_groups_seq:
+            self._copy_groups, self._copy_groups_seq = self.store.copies.groups(), seq
+        return self._copy_groups
 
     @property
     def faiss_index(self) -> faiss.Index:
@@ -196,7 +207,7 @@ class Searcher:
         within = scope.chunk_ids if scope is not None else None
         pool = self.candidates(query.text, qvec, POOL_DEPTH, within)
         ids, scores = fusion.ranking(pool, mode, fusion_method)
-        groups = self.store.copies.groups()
+        groups = self.copy_groups
         kept = self._distinct(ids, scores, k, groups if not all_copies else [])
         copies = copies_of(self.store, {p.doc_id for p, _ in kept}, groups)
         hits = []
