@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import IndexIncompatible
+from qa.index.generations import building
 from qa.index.layout import BUILDING_FILE, CURRENT_FILE, current_generation
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
@@ -99,8 +100,10 @@ def test_killed_rebuilds_leave_the_old_index_answering_and_the_next_run_finishes
     rng = random.Random(11)
     landed = sum(_kill_rebuild_at_random(corpus_copy, rng) for _ in range(6))
     assert landed >= 3, "too few kills landed mid-rebuild"
-    # The old generation still answers, unchanged, whatever the kills left behind.
-    assert live(corpus_copy.index) == before or not (corpus_copy.index / BUILDING_FILE).exists()
+    # A complete generation answers, the same, whatever the kills left behind: the first
+    # one, or one a rebuild finished before its kill; never the one still being built.
+    assert live(corpus_copy.index) != building(corpus_copy.index)
+    assert live(corpus_copy.index) == before or not (before / "qa.sqlite").exists()
     assert _answers(corpus_copy) == expected
     assert (live(corpus_copy.index) / "manifest.json").read_text() == manifest
     _build(corpus_copy)  # the next run finishes the job
