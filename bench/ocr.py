@@ -1,7 +1,7 @@
 """OCR speed and accuracy: seconds per scanned page, and how much of its text comes back,
 for the thread count and detection size qa uses against the alternatives.
 
-Usage: nice -n 10 .venv/bin/python bench/ocr.py [--pages 3]
+Usage: nice -n 10 .venv/bin/python bench/ocr.py [--pages 2]
 
 Pages are A4 at 150 dpi (what `qa.ingest.ocr` renders), full of corpus sentences drawn
 at 10 and 12 point, as a scanner would see a printed report. Accuracy is the share of
@@ -66,17 +66,18 @@ def accuracy(found: str, truth: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=3)
+    parser.add_argument("--pages", type=int, default=2)
     args = parser.parse_args()
-    configs = [(OCR_THREADS, DETECTION_SIDE), (1, DETECTION_SIDE), (OCR_THREADS, None),
-               (OCR_THREADS, 960)]
+    configs = [(OCR_THREADS, DETECTION_SIDE, False), (1, DETECTION_SIDE, False),
+               (OCR_THREADS, None, False), (OCR_THREADS, DETECTION_SIDE, True)]
     print(f"{args.pages} pages per size, A4 at {RENDER_DPI} dpi; qa uses"
-          f" threads={OCR_THREADS}, detection side={DETECTION_SIDE}")
-    print(f"{'threads':>7} {'det side':>8} {'size':>5} {'s/page':>7} {'chars read':>10}")
+          f" threads={OCR_THREADS}, detection side={DETECTION_SIDE}, no orientation model")
+    print(f"{'threads':>7} {'det side':>8} {'orient.':>7} {'size':>5} {'s/page':>7}"
+          f" {'chars read':>10}")
     for point_size in (10, 12):
         scans = pages(point_size, args.pages + 1)
-        for threads, side in configs:
-            engine = make_engine(threads, side)
+        for threads, side, orientation in configs:
+            engine = make_engine(threads, side, orientation)
             recognise(scans[0][0], engine)  # warm-up: session start, memory arenas
             seconds, scores = [], []
             for image, truth in scans[1:]:
@@ -84,7 +85,8 @@ def main() -> None:
                 text = recognise(image, engine)
                 seconds.append(time.perf_counter() - start)
                 scores.append(accuracy(text, truth))
-            print(f"{threads:>7} {side or 'full':>8} {point_size:>3}pt"
+            print(f"{threads:>7} {side or 'full':>8} {'on' if orientation else 'off':>7}"
+                  f" {point_size:>3}pt"
                   f" {statistics.median(seconds):>7.2f} {statistics.mean(scores):>10.1%}")
 
 

@@ -40,10 +40,9 @@ RENDER_DPI = 150
 # operators in parallel, so OCR neither oversubscribes the cores nor idles one.
 OCR_THREADS = 2
 # The models of rapidocr 3.x (PP-OCRv6 small detection and recognition, which read
-# Latin script as well as Chinese, and the mobile orientation classifier).
+# Latin script as well as Chinese); the orientation classifier is not used (below).
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",
-    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
     "Rec": "PP-OCRv6_rec_small.onnx",
 }
 # Text detection runs on the page scaled so its longer side is this many pixels (the
@@ -162,9 +161,11 @@ def _shared_engine() -> Any:
     return make_engine()
 
 
-def make_engine(threads: int = OCR_THREADS, detection_side: int | None = DETECTION_SIDE) -> Any:
+def make_engine(threads: int = OCR_THREADS, detection_side: int | None = DETECTION_SIDE,
+                orientation: bool = False) -> Any:
     """RapidOCR with the bundled models, quiet, on `threads` threads; detection on the
-    page scaled to `detection_side` pixels (None: RapidOCR's default, full size)."""
+    page scaled to `detection_side` pixels (None: RapidOCR's default, full size); the
+    line orientation classifier only if `orientation` (bench/ocr.py compares)."""
     import cv2
     import rapidocr
     from rapidocr import RapidOCR
@@ -173,11 +174,17 @@ def make_engine(threads: int = OCR_THREADS, detection_side: int | None = DETECTI
     models = Path(rapidocr.__file__).parent / "models"
     params: dict[str, Any] = {
         "Global.log_level": "critical",
+        # The line orientation classifier (0 or 180 degrees) turned some upright lines of
+        # clean pages upside down, into garbage: 76% of characters read with it, 99.6%
+        # without (bench/ocr.py, 10 point). Pages scanned upside down are the cost.
+        "Global.use_cls": orientation,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     }
     if detection_side:
         params.update({"Det.limit_type": "max", "Det.limit_side_len": detection_side})
+    if orientation:
+        params["Cls.model_path"] = str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx")
     for task, name in MODEL_FILES.items():
         path = models / name
         if not path.exists():  # a rapidocr release that ships other models
