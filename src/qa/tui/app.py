@@ -142,21 +142,19 @@ class QaApp(App[None]):
         self._stop_watching.set()
         self.engine.close()
 
-    def failure_text(self, exc: BaseException) -> str:
+    def failure(self, exc: BaseException) -> QaError:
         """What to tell the user about a failure: its one line with the fix, or for a
         bug, a line naming the log that holds the traceback (never the traceback)."""
         from qa.crash_log import explain
 
-        return str(explain(exc, self.paths.index))
+        return explain(exc, self.paths.index)
 
     def _handle_exception(self, error: Exception) -> None:
         """An exception no handler caught ends the app, as in Textual; but where Textual
         prints a traceback with local variables (document text among them), qa logs it
         and prints one line, like the CLI (see `_fatal_error`), and `qa tui` exits with
         the error's code."""
-        from qa.crash_log import explain
-
-        self.crash = explain(error, self.paths.index)
+        self.crash = self.failure(error)
         super()._handle_exception(error)
 
     def _fatal_error(self) -> None:
@@ -284,7 +282,7 @@ class QaApp(App[None]):
         except ProblemError as exc:
             message = f"{exc.problem.message} {exc.problem.fix}"
         except Exception as exc:
-            message = self.failure_text(exc)
+            message = str(self.failure(exc))
             if self.reindexing and not isinstance(exc, QaError):
                 message += " The index is being updated; ask again when it finishes."
         else:
@@ -402,7 +400,7 @@ class QaApp(App[None]):
         except ProblemError as exc:
             failure = f"{exc.problem.message} {exc.problem.fix}"
         except Exception as exc:
-            failure = self.failure_text(exc)
+            failure = str(self.failure(exc))
         else:
             self.post_message(DocumentLoaded(seq, text))
             return
@@ -457,7 +455,7 @@ class QaApp(App[None]):
                 return
         error = outcome.get("error")
         if error is not None:
-            self.post_message(ReindexFailed(self.failure_text(error)))
+            self.post_message(ReindexFailed(str(self.failure(error))))
         else:
             report = outcome["report"]
             self.post_message(ReindexFinished(
