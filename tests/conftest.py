@@ -2,8 +2,9 @@
 real model's index of the real corpus (built once per session) for end-to-end tests.
 
 Tests that use the real model are marked `e2e` here, by the fixtures they ask for (and
-explicitly where they start the real model another way), so `pytest -m "not e2e"` is
-the fast unit run. No test writes into the repository's corpus/ or index/: everything
+explicitly where they start the real model another way), and so are the tests that run
+whole processes, clusters or long loops on purpose (also marked `slow`), so
+`pytest -m "not e2e"` is the fast unit run. No test writes into the repository's corpus/ or index/: everything
 lives in tmp dirs.
 """
 
@@ -73,7 +74,8 @@ REAL_MODEL_FIXTURES = frozenset({"real_index", "real_searcher", "index_copy", "t
 
 
 # Modules whose tests start processes, clusters or long loops on purpose (kills, faults,
-# fuzzing, the soak, Ray): marked `slow`, so `-m "not e2e and not slow"` stays quick.
+# fuzzing, the soak, Ray): end to end by nature, so marked `e2e`, and `slow` besides, so
+# `-m "e2e and not slow"` runs the real-model tests alone.
 SLOW_MODULES = frozenset({"test_crash_safety.py", "test_generations.py", "test_soak.py",
                           "test_distributed.py", "test_faults.py", "test_fuzz_cli.py",
                           "test_fuzz_corpus.py", "test_fuzz_loaders.py", "test_watch.py",
@@ -82,11 +84,12 @@ SLOW_MODULES = frozenset({"test_crash_safety.py", "test_generations.py", "test_s
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses a real-model fixture `e2e`, and those of the slow
-    modules `slow`."""
+    modules `e2e` and `slow`."""
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
         if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.slow)
 
 
