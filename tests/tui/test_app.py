@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandList
 from textual.geometry import Region
 from textual.pilot import Pilot
 
@@ -195,8 +196,9 @@ def test_document_opens_at_the_passage_and_escape_restores_results(tui_paths: Pa
         hit = app.results.hits[row]
         rows_before = [app.results.get_row_at(i) for i in range(app.results.row_count)]
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen))
-        await pilot.pause(0.1)
+        # Opened, and scrolled to the passage once laid out.
+        await wait_for(pilot, lambda: isinstance(app.screen, DocumentScreen)
+                       and app.screen.query_one("#doc-body").scroll_y > 0)
         screen = app.screen
         assert isinstance(screen, DocumentScreen)
         body = screen.query_one("#doc-body")
@@ -530,7 +532,9 @@ def test_command_palette_offers_the_actions(tui_paths: Paths) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"show every key")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: any(
+            "Keys" in str(option.prompt)
+            for option in app.screen.query_one(CommandList).options))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
 
@@ -595,8 +599,8 @@ def _before(question: str | None, *keys: str) -> Callable[[Pilot], Awaitable[Non
             await pilot.press(*keys)
         app = pilot.app
         await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
-        await pilot.pause()
+        await pilot.pause()  # the workers' last messages
+        await pilot.pause()  # and the repaint they cause
 
     return run_before
 
