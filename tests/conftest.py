@@ -4,8 +4,8 @@ real model's index of the real corpus (built once per session) for end-to-end te
 Tests that use the real model are marked `e2e` here, by the fixtures they ask for (and
 explicitly where they start the real model another way), and so are the tests that run
 whole processes, clusters or long loops on purpose (also marked `slow`), so
-`pytest -m "not e2e"` is the fast unit run. No test writes into the repository's corpus/ or index/: everything
-lives in tmp dirs.
+`pytest -m "not e2e"` is the fast unit run. No test writes into the repository's corpus/
+or index/: everything lives in tmp dirs.
 """
 
 from __future__ import annotations
