@@ -1,7 +1,9 @@
 """Escape sequences in documents (Markdown, HTML and PDF) and in a file name never reach
 the terminal: `qa ask` shows visible pictures in their place (on a real pseudo-terminal,
 where it colours its own output, and through a pipe), `--json` keeps the exact text,
-and the TUI renders no control character at all."""
+and the TUI renders no control character at all. Once, in a real terminal emulator
+(tmux): neither `qa ask` nor the TUI changes the title, clears the screen or colours
+the text red."""
 
 from __future__ import annotations
 
@@ -10,8 +12,12 @@ import json
 import os
 import pty
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from fpdf import FPDF
@@ -172,3 +178,91 @@ def _assert_nothing_raw(app) -> None:
         for strip in widget.render_lines(Region(0, 0, *widget.size)):
             for segment in strip:
                 assert not CONTROL.search(segment.text), (widget, repr(segment.text))
+
+
+class Tmux:
+    """A private tmux server (its own socket, no user configuration): a real terminal
+    emulator that interprets what it is sent. Each command runs in a new window of its
+    own size; when it ends, the shell prints its exit status and waits, so what the
+    terminal shows stays on screen (tmux's remain-on-exit would scroll it by a line).
+    `scroll-on-clear off`: a clear screen (ESC[2J) blanks the screen, it does not move
+    what was on it into the history."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.socket = folder / "tmux.sock"
+        config = folder / "tmux.conf"
+        config.write_text("set -g scroll-on-clear off\nset -g allow-rename on\n",
+                          encoding="utf-8")
+        self.env = env
+        self._tmux("-f", str(config), "new-session", "-d", "-s", "idle", "sleep 600")
+        self.window = "idle"
+        self.pane_title = self.show("#{pane_title}")  # tmux's default: the host name
+
+    def run(self, command: list[str], size: tuple[int, int]) -> None:
+        self.window = f"w{size[0]}x{size[1]}"
+        script = (f"cd {shlex.quote(str(REPO))} && {shlex.join(command)};"
+                  " echo \"qa exited $?\"; exec sleep 600")
+        self._tmux("new-session", "-d", "-s", self.window, "-x", str(size[0]),
+                   "-y", str(size[1]), "sh", "-c", script)
+
+    def show(self, form: str) -> str:
+        return self._tmux("display-message", "-p", "-t", self.window, form).strip()
+
+    def screen(self, colours: bool = False) -> str:
+        """The visible screen, lines joined where they wrapped."""
+        return self._tmux("capture-pane", "-p", "-J", "-t", self.window,
+                          *(["-e"] if colours else []))
+
+    def send(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", self.window, *keys)
+
+    def wait_for(self, needle: str, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while needle not in (shown := self.screen()):
+            assert time.monotonic() < deadline, f"no {needle!r}; the terminal shows:\n{shown}"
+            time.sleep(0.2)  # polling the terminal for a condition, not a fixed wait
+        return shown
+
+    def close(self) -> None:
+        self._tmux("kill-server")
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-S", str(self.socket), *args], env=self.env,
+                              capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+RED = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:31|5)m")  # red, or blink (the front matter's)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_in_a_real_terminal_nothing_is_interpreted(evil_index: Paths, tmp_path: Path):
+    env = {**os.environ, "QA_CORPUS": str(evil_index.corpus),
+           "QA_INDEX": str(evil_index.index), "TERM": "xterm-256color"}
+    env.pop("TMUX", None)
+    tmux = Tmux(tmp_path, env)
+    qa = [sys.executable, "-m", "tests.support.fake_model"]
+    try:
+        # Tall enough for the whole answer, so a clear screen would blank its top line.
+        tmux.run([*qa, "ask", "-k", "10", QUESTION], size=(200, 300))
+        shown = tmux.wait_for("qa exited ")
+        assert "qa exited 0" in shown
+        assert shown.startswith(f"Q: {QUESTION}\n")  # no ESC[2J cleared the screen
+        assert shown.count(PICTURED) >= 2
+        assert "evil\u241b[31mname.md" in shown and "Keeper \u241b]0;owned\u2407 notes" in shown
+        assert "evil.pdf" in shown and "\u241b]0;pwned\u2407" in shown
+        assert not RED.search(tmux.screen(colours=True))
+        assert tmux.show("#{pane_title}") == tmux.pane_title  # no OSC 0 reached tmux
+        assert "owned" not in tmux.show("#{window_name}")  # no rename sequence either
+
+        tmux.run([*qa, "tui"], size=(160, 50))
+        tmux.wait_for("Ask a question")
+        tmux.send("-l", QUESTION)
+        tmux.send("Enter")
+        shown = tmux.wait_for("\u241b]0;pwned\u2407")
+        assert "Question" in shown.splitlines()[0]  # the app's frame is still on top
+        assert not RED.search(tmux.screen(colours=True))
+        assert tmux.show("#{pane_title}") == tmux.pane_title
+        tmux.send("C-q")
+        assert "qa exited 0" in tmux.wait_for("qa exited ")
+    finally:
+        tmux.close()
