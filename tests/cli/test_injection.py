@@ -12,11 +12,9 @@ import json
 import os
 import pty
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from qa.index.store import Store
 from qa.settings import Paths
 from qa.tui.document_screen import DocumentScreen
 from tests.conftest import REPO, live, run_fake_qa, run_qa
+from tests.support.terminal import Tmux
 from tests.tui.test_app import ask, run, screen_text, wait_for, wait_ready
 from tests.tui.test_robustness import fake_app
 
@@ -178,57 +177,6 @@ def _assert_nothing_raw(app) -> None:
         for strip in widget.render_lines(Region(0, 0, *widget.size)):
             for segment in strip:
                 assert not CONTROL.search(segment.text), (widget, repr(segment.text))
-
-
-class Tmux:
-    """A private tmux server (its own socket, no user configuration): a real terminal
-    emulator that interprets what it is sent. Each command runs in a new window of its
-    own size; when it ends, the shell prints its exit status and waits, so what the
-    terminal shows stays on screen (tmux's remain-on-exit would scroll it by a line).
-    `scroll-on-clear off`: a clear screen (ESC[2J) blanks the screen, it does not move
-    what was on it into the history."""
-
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.socket = folder / "tmux.sock"
-        config = folder / "tmux.conf"
-        config.write_text("set -g scroll-on-clear off\nset -g allow-rename on\n",
-                          encoding="utf-8")
-        self.env = env
-        self._tmux("-f", str(config), "new-session", "-d", "-s", "idle", "sleep 600")
-        self.window = "idle"
-        self.pane_title = self.show("#{pane_title}")  # tmux's default: the host name
-
-    def run(self, command: list[str], size: tuple[int, int]) -> None:
-        self.window = f"w{size[0]}x{size[1]}"
-        script = (f"cd {shlex.quote(str(REPO))} && {shlex.join(command)};"
-                  " echo \"qa exited $?\"; exec sleep 600")
-        self._tmux("new-session", "-d", "-s", self.window, "-x", str(size[0]),
-                   "-y", str(size[1]), "sh", "-c", script)
-
-    def show(self, form: str) -> str:
-        return self._tmux("display-message", "-p", "-t", self.window, form).strip()
-
-    def screen(self, colours: bool = False) -> str:
-        """The visible screen, lines joined where they wrapped."""
-        return self._tmux("capture-pane", "-p", "-J", "-t", self.window,
-                          *(["-e"] if colours else []))
-
-    def send(self, *keys: str) -> None:
-        self._tmux("send-keys", "-t", self.window, *keys)
-
-    def wait_for(self, needle: str, timeout: float = 120) -> str:
-        deadline = time.monotonic() + timeout
-        while needle not in (shown := self.screen()):
-            assert time.monotonic() < deadline, f"no {needle!r}; the terminal shows:\n{shown}"
-            time.sleep(0.2)  # polling the terminal for a condition, not a fixed wait
-        return shown
-
-    def close(self) -> None:
-        self._tmux("kill-server")
-
-    def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-S", str(self.socket), *args], env=self.env,
-                              capture_output=True, text=True, check=True, timeout=30).stdout
 
 
 RED = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:31|5)m")  # red, or blink (the front matter's)
