@@ -37,7 +37,7 @@ FILTERS = [
     ("one source (5%)", 'source:"Source 07"'),
     ("one folder (50%)", "in:b/"),
     ("a year", "after:2023 before:2023"),
-    ("one document", "title:\"Synthetic 42\""),
+    ("one document", "title:\"Synthetic 00042\""),
     ("a phrase", '"peace treaty"'),
     ("excluded word", "-Russia"),
     ("source + year + -word", 'source:"Source 03" after:2024 -Pashinyan'),
@@ -49,7 +49,7 @@ def build(base: Path, size: int, rng: random.Random, pool: list[str]) -> Paths:
     for folder in ("a", "b"):
         (corpus / folder).mkdir(parents=True)
     for n in range(size):
-        text = document(rng, pool, 300, f"Synthetic {n}")
+        text = document(rng, pool, 300, f"Synthetic {n:05d}")
         year = 2020 + n % 6
         date = "" if n % 10 == 9 else f'published: "{year}-{1 + n % 12:02d}-15"\n'
         text = text.replace("---\n\n", f'source: "Source {n % 20:02d}"\n{date}---\n\n', 1)

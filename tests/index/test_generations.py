@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,7 +90,7 @@ def _kill_rebuild_at_random(paths: Paths, rng: random.Random) -> bool:
 
 
 def test_killed_rebuilds_leave_the_old_index_answering_and_the_next_run_finishes(
-    corpus_copy: Paths,
+    corpus_copy: Paths, record_property: Any,
 ):
     for n, src in enumerate(sorted(CORPUS.glob("*.md"))):  # enough text for many commits
         shutil.copy(src, corpus_copy.corpus / f"copy-{n}.md")
@@ -100,6 +101,7 @@ def test_killed_rebuilds_leave_the_old_index_answering_and_the_next_run_finishes
     rng = random.Random(11)
     landed = sum(_kill_rebuild_at_random(corpus_copy, rng) for _ in range(6))
     assert landed >= 3, "too few kills landed mid-rebuild"
+    record_property("kills", landed)  # bench/faults.py reports it
     # A complete generation answers, the same, whatever the kills left behind: the first
     # one, or one a rebuild finished before its kill; never the one still being built.
     assert live(corpus_copy.index) != building(corpus_copy.index)
