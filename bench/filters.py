@@ -8,7 +8,8 @@ the tests' hashing embedder (the real model would take hours at this size; the
 question is embedded by the same fake, so what is timed is everything but the ONNX
 encoder, about 5 ms). For each filter: how many passages it allows, the median time of
 `Searcher.search` (k=10) against the unfiltered search, and whether k passages came back
-whenever k were allowed. Output saved in docs/filters-run.txt.
+whenever k were allowed. The filters are timed in turn, round after round, so a change
+in the machine's load falls on all of them alike. Output saved in docs/filters-run.txt.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ FILTERS = [
     ("one source (5%)", 'source:"Source 07"'),
     ("one folder (50%)", "in:b/"),
     ("a year", "after:2023 before:2023"),
-    ("one document", "title:\"Synthetic 42\""),
+    ("one document", "title:\"Synthetic 00042\""),
     ("a phrase", '"peace treaty"'),
     ("excluded word", "-Russia"),
     ("source + year + -word", 'source:"Source 03" after:2024 -Pashinyan'),
@@ -48,7 +49,7 @@ def build(base: Path, size: int, rng: random.Random, pool: list[str]) -> Paths:
     for folder in ("a", "b"):
         (corpus / folder).mkdir(parents=True)
     for n in range(size):
-        text = document(rng, pool, 300, f"Synthetic {n}")
+        text = document(rng, pool, 300, f"Synthetic {n:05d}")
         year = 2020 + n % 6
         date = "" if n % 10 == 9 else f'published: "{year}-{1 + n % 12:02d}-15"\n'
         text = text.replace("---\n\n", f'source: "Source {n % 20:02d}"\n{date}---\n\n', 1)
@@ -73,15 +74,16 @@ def main() -> None:
             searcher = Searcher(paths.index, encoder=FakeEmbedder())
             searcher.search(QUESTION, args.k)  # warm: FAISS loaded
             print(f"  {'filter':<24}{'passages':>9}{'median ms':>11}{'vs none':>9}  k back")
-            base_ms = None
-            for label, syntax in FILTERS:
-                times, answer = [], None
-                for _ in range(args.searches):
+            times: dict[str, list[float]] = {label: [] for label, _ in FILTERS}
+            answers = {}
+            for _ in range(args.searches):  # round robin: a load swing hits every filter
+                for label, syntax in FILTERS:
                     t = time.perf_counter()
-                    answer = searcher.search(f"{syntax} {QUESTION}".strip(), args.k)
-                    times.append(time.perf_counter() - t)
-                ms = statistics.median(times) * 1000
-                base_ms = base_ms or ms
+                    answers[label] = searcher.search(f"{syntax} {QUESTION}".strip(), args.k)
+                    times[label].append(time.perf_counter() - t)
+            base_ms = statistics.median(times["none"]) * 1000
+            for label, _ in FILTERS:
+                ms, answer = statistics.median(times[label]) * 1000, answers[label]
                 allowed = answer.scope.passages if answer.scope else searcher.store.count(
                     "chunks")
                 ok = len(answer.hits) == min(args.k, allowed)

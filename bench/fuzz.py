@@ -48,8 +48,17 @@ def main() -> None:
           f" {sum(f for _, f in totals.values())} failing, in {seconds:.0f} s"
           f" (pytest exit {done.returncode})")
     if done.returncode:
-        print(done.stdout[-4000:])
+        print(_failures(done.stdout + done.stderr))
     sys.exit(done.returncode)
+
+
+def _failures(report: str) -> str:
+    """The whole failure report (Hypothesis' falsifying example, its traceback and the
+    `@reproduce_failure` line), so a rare failure in a long run is never lost."""
+    start = report.find("= FAILURES =")
+    start = report.rfind("\n", 0, start) + 1 if start >= 0 else 0
+    end = report.find("-- Hypothesis Statistics --", start)
+    return report[start:end if end > start else None]
 
 
 def _counts(report: str) -> dict[str, tuple[int, int]]:

@@ -1,23 +1,31 @@
-"""How soon a new document is searchable under `qa watch`: from the moment the file is
-written to the moment a search finds it, with the real model already loaded.
+"""How soon a new document is searchable under `qa watch`, or in the TUI: from the
+moment the file is written to the moment a search finds it.
 
-Usage: nice -n 10 .venv/bin/python bench/watch.py [--files 5]
+Usage: nice -n 10 .venv/bin/python bench/watch.py [--files 5] [--tui]
 
 A private copy of the corpus is indexed, the watcher loop (`qa.watch.loop.watch_index`,
 the code `qa watch` runs) is started with the real model, and then each new note is
 written whole; the clock stops when `Searcher.search` returns it first for its own
 question. The quiet period the watcher waits for (QUIET_SECONDS) is part of the figure.
+
+With --tui, the same notes are written into the corpus of the real app (run headless
+with Textual's Pilot, watching its corpus as `qa tui` does); the clock stops when the
+app has shown the notice naming the note and its own search returns the note first.
+The app loads the model for its first update, as it does for a user, so the first note
+is reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from qa.corpus.changes import QUIET_SECONDS
 from qa.embed.document_embedder import DocumentEmbedder
@@ -36,12 +44,20 @@ TOPICS = ["lighthouse keepers on the Skarvik rocks", "cherry trees in the Hrazda
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5)
+    parser.add_argument("--tui", action="store_true", help="time the TUI instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         paths = Paths(Path(tmp) / "corpus", Path(tmp) / "index")
         shutil.copytree(REPO / "corpus", paths.corpus)
         embedder = DocumentEmbedder()
         update_index(paths, progress=False, embedder=embedder)  # loads the model
+        if args.tui:
+            seconds = asyncio.run(tui_seconds(paths, args.files))
+            print(f"TUI, write to searchable, {len(seconds)} new notes (quiet period"
+                  f" {QUIET_SECONDS:g} s): first (the app loads the model) {seconds[0]:.2f} s;"
+                  f" the others: median {statistics.median(seconds[1:]):.2f} s,"
+                  f" max {max(seconds[1:]):.2f} s")
+            return
         stop = threading.Event()
         lines: list[str] = []
         thread = threading.Thread(target=watch_index, kwargs=dict(
@@ -53,12 +69,8 @@ def main() -> None:
         seconds = []
         try:
             for topic in TOPICS[: args.files]:
-                name = topic.replace(" ", "-") + ".md"
-                question = f"What does the note say about {topic}?"
                 start = time.perf_counter()
-                (paths.corpus / name).write_text(
-                    f"---\ntitle: A note on {topic}\n---\n\nThis note is about {topic}, and"
-                    f" nothing else: {topic} are its only subject.\n", encoding="utf-8")
+                name, question = note(paths.corpus, topic)
                 while searcher.search(question, 1).hits[0].passage.path != name:
                     time.sleep(0.02)
                 seconds.append(time.perf_counter() - start)
@@ -68,6 +80,40 @@ def main() -> None:
             thread.join()
     print(f"write to searchable, {len(seconds)} new notes (quiet period {QUIET_SECONDS:g} s):"
           f" median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s")
+
+
+def note(corpus: Path, topic: str) -> tuple[str, str]:
+    """Write a note about `topic`; its file name, and the question it answers."""
+    name = topic.replace(" ", "-") + ".md"
+    (corpus / name).write_text(
+        f"---\ntitle: A note on {topic}\n---\n\nThis note is about {topic}, and"
+        f" nothing else: {topic} are its only subject.\n", encoding="utf-8")
+    return name, f"What does the note say about {topic}?"
+
+
+async def tui_seconds(paths: Paths, files: int) -> list[float]:
+    from qa.tui.app import create_app
+
+    app = create_app(paths, watch_corpus=True)
+    seconds = []
+    async with app.run_test(size=(100, 30)):
+        while not (app.ready and app.watching):
+            await asyncio.sleep(0.02)
+        for topic in TOPICS[:files]:
+            start = time.perf_counter()
+            name, question = note(paths.corpus, topic)
+            while not await _found(app, name, question):
+                await asyncio.sleep(0.05)
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+async def _found(app: Any, name: str, question: str) -> bool:
+    """The app named the note in a notice, is ready again, and its search finds it."""
+    if not (any(name in n for n in app.notices) and app.ready and not app.reindexing):
+        return False
+    answer = await asyncio.to_thread(app.engine.search, question, 1)
+    return bool(answer.hits) and answer.hits[0].passage.path == name
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Escape sequences in documents (Markdown, HTML and PDF) and in a file name never reach
 the terminal: `qa ask` shows visible pictures in their place (on a real pseudo-terminal,
 where it colours its own output, and through a pipe), `--json` keeps the exact text,
-and the TUI renders no control character at all."""
+and the TUI renders no control character at all. Once, in a real terminal emulator
+(tmux): neither `qa ask` nor the TUI changes the title, clears the screen or colours
+the text red."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from fpdf import FPDF
@@ -23,6 +27,7 @@ from qa.index.store import Store
 from qa.settings import Paths
 from qa.tui.document_screen import DocumentScreen
 from tests.conftest import REPO, live, run_fake_qa, run_qa
+from tests.support.terminal import Tmux
 from tests.tui.test_app import ask, run, screen_text, wait_for, wait_ready
 from tests.tui.test_robustness import fake_app
 
@@ -172,3 +177,40 @@ def _assert_nothing_raw(app) -> None:
         for strip in widget.render_lines(Region(0, 0, *widget.size)):
             for segment in strip:
                 assert not CONTROL.search(segment.text), (widget, repr(segment.text))
+
+
+RED = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:31|5)m")  # red, or blink (the front matter's)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_in_a_real_terminal_nothing_is_interpreted(evil_index: Paths, tmp_path: Path):
+    env = {**os.environ, "QA_CORPUS": str(evil_index.corpus),
+           "QA_INDEX": str(evil_index.index), "TERM": "xterm-256color"}
+    env.pop("TMUX", None)
+    tmux = Tmux(tmp_path, env)
+    qa = [sys.executable, "-m", "tests.support.fake_model"]
+    try:
+        # Tall enough for the whole answer, so a clear screen would blank its top line.
+        tmux.run([*qa, "ask", "-k", "10", QUESTION], size=(200, 300))
+        shown = tmux.wait_for("qa exited ")
+        assert "qa exited 0" in shown
+        assert shown.startswith(f"Q: {QUESTION}\n")  # no ESC[2J cleared the screen
+        assert shown.count(PICTURED) >= 2
+        assert "evil\u241b[31mname.md" in shown and "Keeper \u241b]0;owned\u2407 notes" in shown
+        assert "evil.pdf" in shown and "\u241b]0;pwned\u2407" in shown
+        assert not RED.search(tmux.screen(colours=True))
+        assert tmux.show("#{pane_title}") == tmux.pane_title  # no OSC 0 reached tmux
+        assert "owned" not in tmux.show("#{window_name}")  # no rename sequence either
+
+        tmux.run([*qa, "tui"], size=(160, 50))
+        tmux.wait_for("Ask a question")
+        tmux.send("-l", QUESTION)
+        tmux.send("Enter")
+        shown = tmux.wait_for("\u241b]0;pwned\u2407")
+        assert "Question" in shown.splitlines()[0]  # the app's frame is still on top
+        assert not RED.search(tmux.screen(colours=True))
+        assert tmux.show("#{pane_title}") == tmux.pane_title
+        tmux.send("C-q")
+        assert "qa exited 0" in tmux.wait_for("qa exited ")
+    finally:
+        tmux.close()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import faiss
 
@@ -76,7 +77,8 @@ def _assert_consistent(index_dir: Path, embedder: FakeEmbedder) -> None:
     searcher.close()
 
 
-def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
+def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path,
+                                                         record_property: Any):
     rng = random.Random(1234)
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -98,6 +100,7 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path):
         if landed >= KILLS:
             break
     assert landed >= KILLS, f"only {landed} kills landed mid-run"
+    record_property("kills", landed)  # bench/faults.py reports it
     update_index(paths, progress=False, embedder=FakeEmbedder())
     _assert_consistent(paths.index, embedder)
     incremental = index_content(paths.index, embedder, QUESTIONS)
@@ -125,7 +128,8 @@ def _wait_for_torch(pid: int, timeout: float = 60.0) -> None:
     raise AssertionError("qa index never loaded torch")
 
 
-def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths):
+def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths,
+                                                          record_property: Any):
     """The same guarantee through the real CLI and the real model: `qa index` is killed
     while it embeds, and `qa ask` still answers from the last complete index."""
     rng = random.Random(7)
@@ -149,6 +153,7 @@ def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths):
         for r in results:
             text = (index_copy.corpus / r["doc"]).read_text(encoding="utf-8")
             assert r["text"] in text
+    record_property("kills", 3)
     finished = run_qa(index_copy, "index")
     assert finished.returncode == 0, finished.stderr
     status = run_qa(index_copy, "status").stdout

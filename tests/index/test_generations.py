@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,7 +90,7 @@ def _kill_rebuild_at_random(paths: Paths, rng: random.Random) -> bool:
 
 
 def test_killed_rebuilds_leave_the_old_index_answering_and_the_next_run_finishes(
-    corpus_copy: Paths,
+    corpus_copy: Paths, record_property: Any,
 ):
     for n, src in enumerate(sorted(CORPUS.glob("*.md"))):  # enough text for many commits
         shutil.copy(src, corpus_copy.corpus / f"copy-{n}.md")
@@ -100,6 +101,7 @@ def test_killed_rebuilds_leave_the_old_index_answering_and_the_next_run_finishes
     rng = random.Random(11)
     landed = sum(_kill_rebuild_at_random(corpus_copy, rng) for _ in range(6))
     assert landed >= 3, "too few kills landed mid-rebuild"
+    record_property("kills", landed)  # bench/faults.py reports it
     # A complete generation answers, the same, whatever the kills left behind: the first
     # one, or one a rebuild finished before its kill; never the one still being built.
     assert live(corpus_copy.index) != building(corpus_copy.index)
@@ -114,6 +116,66 @@ def test_killed_rebuilds_leave_the_old_index_answering_and_the_next_run_finishes
     questions = [QUESTION, "prisoners released"]
     assert index_content(corpus_copy.index, FakeEmbedder(), questions) == index_content(
         clean.index, FakeEmbedder(), questions)
+
+
+# A rebuild killed at each step of the switch itself, by a SIGKILL the child sends
+# itself there (the random kills above seldom land in so short a window).
+DIE_AT_SWITCH = """
+import os, signal, sys
+from pathlib import Path
+from qa.index import generations
+
+point, replace = sys.argv[3], os.replace
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def replace_then_maybe_die(src, dst, *args, **kwargs):
+    if Path(dst).name == "CURRENT" and point == "before-rename":
+        die()  # the new CURRENT is written and synced, not yet renamed into place
+    replace(src, dst, *args, **kwargs)
+    if Path(dst).name == "CURRENT" and point == "after-rename":
+        die()  # switched, BUILDING not yet removed
+
+os.replace = replace_then_maybe_die
+if point == "before-cleanup":
+    generations.remove_unused = lambda *args, **kwargs: die()
+
+from tests.support.index_driver import main
+main(sys.argv[1:3] + ["--rebuild"])
+"""
+
+
+@pytest.mark.parametrize("point", ["before-rename", "after-rename", "before-cleanup"])
+def test_a_rebuild_killed_during_the_switch(corpus_copy: Paths, point: str):
+    _build(corpus_copy)
+    old = live(corpus_copy.index)
+    expected = _answers(corpus_copy)
+    killed = subprocess.run(
+        [sys.executable, "-c", DIE_AT_SWITCH, str(corpus_copy.corpus),
+         str(corpus_copy.index), point],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert killed.returncode == -9, killed.stderr
+    new = old.with_name(old.name.replace("1", "2"))
+    assert new.exists()
+    assert live(corpus_copy.index) == (old if point == "before-rename" else new)
+    assert old.exists()  # nothing removed it yet: the kill came first
+    assert (corpus_copy.index / BUILDING_FILE).exists() == (point != "before-cleanup")
+    assert _answers(corpus_copy) == expected
+
+    _build(corpus_copy)  # the next run finishes the job
+    assert live(corpus_copy.index) == new
+    assert _generations(corpus_copy.index) == [new.name]
+    assert not (corpus_copy.index / BUILDING_FILE).exists()
+    assert [p.name for p in corpus_copy.index.iterdir() if p.name.endswith(".tmp")] == []
+    assert _answers(corpus_copy) == expected
+    clean = Paths(corpus_copy.corpus, corpus_copy.index.parent / "clean")
+    _build(clean)
+    assert index_content(corpus_copy.index, FakeEmbedder(), [QUESTION]) == index_content(
+        clean.index, FakeEmbedder(), [QUESTION])
+    _build(corpus_copy, rebuild=True)  # a rebuild still builds beside the live one
+    assert live(corpus_copy.index) not in (old, new)
+    assert _generations(corpus_copy.index) == [live(corpus_copy.index).name]
 
 
 def test_a_killed_first_build_is_resumed(corpus_copy: Paths):

@@ -15,6 +15,7 @@ from qa.settings import Paths
 from tests.conftest import run_qa
 
 EXAMPLE = "why did Baku reject mediators?"
+FILTERS = 'source:"War on the Rocks" -Pashinyan'
 UNANSWERABLE = "What is the recipe for Armenian lavash bread?"
 
 Session = Any  # mcp.client.session.ClientSession
@@ -64,6 +65,7 @@ def index_hashes(paths: Paths) -> dict[str, str]:
 
 def test_tools_answer_like_qa_ask_and_read_verbatim(index_copy: Paths):
     expected = {q: ask_json(index_copy, q, 3) for q in (EXAMPLE, UNANSWERABLE)}
+    expected["filtered"] = ask_json(index_copy, f"{FILTERS} {EXAMPLE}", 3)
     before = index_hashes(index_copy)
     seen: dict[str, Any] = {}
 
@@ -72,6 +74,8 @@ def test_tools_answer_like_qa_ask_and_read_verbatim(index_copy: Paths):
         seen["tools"] = tools
         for question in (EXAMPLE, UNANSWERABLE):
             seen[question] = await call(session, "search", question=question, k=3)
+        seen["filtered"] = await call(session, "search", question=EXAMPLE, k=3,
+                                      filters=FILTERS)
         top = seen[EXAMPLE]["results"][0]
         seen["read"] = await call(session, "read", doc=top["doc"], start=top["start"],
                                   end=top["end"])
@@ -89,6 +93,11 @@ def test_tools_answer_like_qa_ask_and_read_verbatim(index_copy: Paths):
     for question in (EXAMPLE, UNANSWERABLE):
         assert seen[question] == expected[question]
     assert expected[EXAMPLE]["answered"] and not expected[UNANSWERABLE]["answered"]
+    assert seen["filtered"] == expected["filtered"]
+    filtered = expected["filtered"]
+    assert filtered["filters"]["source"] == ["War on the Rocks"] and filtered["results"]
+    assert {r["source"] for r in filtered["results"]} == {"War on the Rocks"}
+    assert not any("Pashinyan" in r["text"] for r in filtered["results"])
 
     top = expected[EXAMPLE]["results"][0]
     read = seen["read"]

@@ -19,6 +19,7 @@ def fuzz_settings(ci_examples: int) -> settings:
     return settings(
         max_examples=int(os.environ.get("QA_FUZZ_EXAMPLES") or ci_examples),
         deadline=None,
+        print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                HealthCheck.function_scoped_fixture],
     )

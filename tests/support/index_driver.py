@@ -13,9 +13,14 @@ from qa.index.writer import update_index
 from qa.settings import Paths
 from tests.conftest import FakeEmbedder
 
-if __name__ == "__main__":
+
+def main(argv: list[str]) -> None:
     print("ready", flush=True)  # imports done: a kill from now on lands in real work
-    report = update_index(Paths(Path(sys.argv[1]), Path(sys.argv[2])), progress=False,
+    report = update_index(Paths(Path(argv[0]), Path(argv[1])), progress=False,
                           embedder=FakeEmbedder(), batch_chunks=8,
-                          rebuild="--rebuild" in sys.argv[3:])
+                          rebuild="--rebuild" in argv[2:])
     print(report.summary())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -98,7 +98,8 @@ def switch_to(index_dir: Path, generation: Path) -> None:
 
 def remove_unused(index_dir: Path, keep_encoder: Path | None = None) -> None:
     """Remove generations that are neither live, nor being built, nor pinned by a reader;
-    the files of the first, generation-less format; and encoders of other models."""
+    the files of the first, generation-less format; temporary pointer files a kill left
+    (only writers, under the writer lock, write pointers); and encoders of other models."""
     live, pending = current_generation(index_dir), building(index_dir)
     for folder in index_dir.iterdir():
         if generation_number(folder) is None or folder in (live, pending):
@@ -107,6 +108,9 @@ def remove_unused(index_dir: Path, keep_encoder: Path | None = None) -> None:
     if live is not None:
         for name in LEGACY_FILES:
             (index_dir / name).unlink(missing_ok=True)
+    for name in (CURRENT_FILE, BUILDING_FILE):  # a new pointer a kill cut short
+        for stale in index_dir.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
     if keep_encoder is not None:
         for encoder in (index_dir / ENCODERS_DIR).glob("*.onnx"):
             if encoder != keep_encoder:

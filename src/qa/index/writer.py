@@ -136,6 +136,12 @@ def _target_generation(index_dir: Path, rebuild: bool) -> tuple[Path, bool]:
     """
     live = current_generation(index_dir)
     pending = generations.building(index_dir)
+    if pending is not None and pending == live:
+        # Killed between the switch and its cleanup: the build is done and live. Left
+        # named as being built, it would be "resumed" by every later run, a rebuild too,
+        # which would then write into the live generation.
+        generations.switch_to(index_dir, live)
+        pending = None
     if pending is not None:
         try:
             manifest.check_manifest(pending)
