@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/real_vectors.py [--cache DIR]   (computes and cach
 
 The passages are what `qa index` makes of SciFact's 5,183 abstracts (the same loader,
 chunker and title prefix), embedded by the real model (sentence-transformers); the
-claims are SciFact's 300 test claims, embedded the same way. Embedding 14,000 passages
+claims are SciFact's claims (809 train, 300 test), embedded the same way. Embedding 14,000 passages
 takes minutes here, so the vectors are cached in `~/.cache/qa-bench/` (the user's cache
 folder; nothing of SciFact goes into the repository).
 """
@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,39 +43,45 @@ def passage_texts(scifact: Path) -> list[str]:
     return texts
 
 
-def test_claims(scifact: Path) -> list[str]:
-    test = {line.split("\t")[0] for line in (scifact / "qrels" / "test.tsv").open()}
+def claims(scifact: Path, split: str) -> list[str]:
+    """The claims of a split (`train` or `test`) that have relevance judgements."""
+    judged = {line.split("\t")[0] for line in (scifact / "qrels" / f"{split}.tsv").open()}
     rows = [json.loads(line) for line in (scifact / "queries.jsonl").open()]
-    return [r["text"] for r in rows if r["_id"] in test]
+    return [r["text"] for r in rows if r["_id"] in judged]
+
+
+def _cached(target: Path, texts: Callable[[], list[str]]) -> np.ndarray:
+    """The real model's vectors of `texts()`, computed once into `target`."""
+    if target.exists():
+        return np.load(target)["vectors"]
+    from qa.embed.document_embedder import DocumentEmbedder
+
+    found = texts()
+    print(f"embedding {len(found)} texts into {target}", file=sys.stderr)
+    vectors = DocumentEmbedder().encode(found, batch_size=64)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial.npz")
+    np.savez(partial, vectors=vectors)
+    partial.replace(target)
+    return vectors
 
 
 def scifact_vectors(cache: Path = CACHE, scifact: Path = SCIFACT
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(passages, claims): unit-length float32 rows, from the cache when present."""
-    target = cache / "scifact-minilm.npz"
-    if target.exists():
-        data = np.load(target)
-        return data["passages"], data["claims"]
-    from qa.embed.document_embedder import DocumentEmbedder
-
-    embedder = DocumentEmbedder()
-    texts = passage_texts(scifact)
-    print(f"embedding {len(texts)} SciFact passages (cached in {target})", file=sys.stderr)
-    passages = embedder.encode(texts, batch_size=64)
-    claims = embedder.encode(test_claims(scifact))
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial.npz")
-    np.savez(partial, passages=passages, claims=claims)
-    partial.replace(target)
-    return passages, claims
+                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """SciFact's passages and its claims by split, as unit-length float32 rows."""
+    passages = _cached(cache / "scifact-passages-minilm.npz", lambda: passage_texts(scifact))
+    return passages, {split: _cached(cache / f"scifact-{split}-claims-minilm.npz",
+                                     lambda split=split: claims(scifact, split))
+                      for split in ("train", "test")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default=str(CACHE))
     args = parser.parse_args()
-    passages, claims = scifact_vectors(Path(args.cache))
-    print(f"passages={len(passages)} claims={len(claims)} cache={args.cache}")
+    passages, by_split = scifact_vectors(Path(args.cache))
+    print(f"passages={len(passages)} train_claims={len(by_split['train'])}"
+          f" test_claims={len(by_split['test'])} cache={args.cache}")
 
 
 if __name__ == "__main__":

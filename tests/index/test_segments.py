@@ -134,6 +134,7 @@ def test_qa_index_optimize_merges_into_one_segment(fake_index: Paths):
     assert result.returncode == 0, result.stderr
     rows, deletes, chunks = _rows(fake_index)
     assert len(rows) == 1 and rows[0].vectors == chunks and deletes == []
+    assert "vectors     1 segment, 0 deleted" in run_qa(fake_index, "status").stdout
 
 
 def test_an_index_of_the_single_file_vector_format_asks_for_a_rebuild(fake_index: Paths):

@@ -29,13 +29,12 @@ from qa.embed.model import DIMENSION
 from qa.hashing import file_sha256
 from qa.index.records import SegmentRow, StoredDocument
 from qa.index.store import Store
-from qa.index.vectors import Segment, folder_for, members, read_segment
+from qa.index.vectors import Segment, folder_for, members, probes_for, read_segment
 
 APPROXIMATE_FROM = 100_000  # vectors: below, a segment is exact (see docs/scale.md)
 SEGMENTS_PER_TIER = 10  # Lucene's default segments per tier
 SMALLEST_TIER = 256  # vectors: a batch's worth (`qa.index.batches.BATCH_CHUNKS`)
 LISTS_PER_SQRT = 4  # IVF lists: about 4 * sqrt(vectors), a power of two
-PROBE_SHARE = 1 / 16  # lists a query probes, as a share of the lists (docs/scale.md)
 TRAINING_PER_LIST = 64  # k-means sample: vectors per list
 MIN_TRAINING_PER_LIST = 39  # fewer, and FAISS warns that k-means is poorly fed
 COUNTER_KEY = "segment_counter"  # meta: the number of the last segment file named
@@ -47,10 +46,6 @@ def lists_for(vectors: int) -> int:
     while lists > 1 and lists * MIN_TRAINING_PER_LIST > vectors:
         lists //= 2
     return lists
-
-
-def probes_for(lists: int) -> int:
-    return max(1, round(lists * PROBE_SHARE))
 
 
 def exact_index(ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
@@ -73,7 +68,7 @@ def approximate_index(ids: np.ndarray, vectors: np.ndarray,
     rows = np.random.default_rng(0).choice(len(ids), sample, replace=False)
     index.train(np.ascontiguousarray(vectors[np.sort(rows)], dtype=np.float32))
     index.set_direct_map_type(faiss.DirectMap.Hashtable)
-    index.nprobe = probes_for(lists)
+    index.nprobe = probes_for(lists)  # what a search uses (`qa.index.vectors`)
     index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
     return index
 
