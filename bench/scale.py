@@ -1,9 +1,11 @@
 """Build an index of N passages and print its speed, memory and disk figures on one line.
 
 Usage: .venv/bin/python bench/scale.py --passages N [--cache DIR] [--queries Q]
+                                      [--build quick|real]
 
 Prints `passages= build_s= disk_bytes_per_passage= rss_mb= warm_p50_ms= warm_p95_ms=
-add_one_s= remove_one_s= recall_at_10=`.
+add_one_s= remove_one_s= recall_at_10=`, then the same for a 1,000-passage index
+(`add_one_small_s= remove_one_small_s=`) and the time `--optimize` took.
 
 The corpus is synthetic, with a realistic vocabulary: words are drawn by their frequency
 in SciFact's 5,183 abstracts (a Zipf-shaped vocabulary of ~30,000 words), in sentences of
@@ -12,13 +14,19 @@ real archive has them (text made from five articles would put every common word 
 document). Bulk vectors come from the tests' hashing embedder: embedding a million
 passages with the real model would take days here. The hashing embedder's vectors are
 as expensive to search as real ones (same dimension, same index), so the timings hold;
-what they cannot show is ranking quality, which is measured on real data by `qa eval`.
+what they cannot show is ranking quality, which is measured on real data by `qa eval`,
+nor the approximate index's recall on real vectors (`bench/dense_recall.py`).
+`recall_at_10` here compares the dense side's top 10 with an exact search over the
+hashing embedder's vectors: data with no cluster structure and near-ties, a worst
+case for IVF.
 Questions are SciFact's test claims and the dev questions, embedded by the real ONNX
 query encoder: a query pays everything a user's does (embedding, both sides, fusion,
 answer marking, confidence).
 
-The index is built once into the cache folder (default `index/bench/scale-N`, beside the
-repository's own index and ignored by git) and reused; `--rebuild` starts again.
+The index is built once into the cache folder (default `index/bench/scale-N-quick`, or
+`scale-N` with `--build real`, beside the repository's own index and ignored by git)
+and reused; `--rebuild` starts again. The quick build (`QuickIndexer`) still goes
+through the real writer; `--build real` also runs the real chunker.
 Warm queries run in a child process, so its peak RSS is the query process's own.
 Adding and removing one 1,000-word document uses the real model (loaded beforehand, not
 timed) and is timed on this index and on a 1,000-passage one, alternately.

@@ -148,10 +148,16 @@ class SegmentWriter:
 
     def optimize(self) -> None:
         """Merge every segment into one, dropping every deleted vector; an approximate
-        result is trained again for its size."""
+        result is trained again for its size. Nothing to do for one segment without
+        deletions, unless it is approximate with a list count not meant for its size."""
         rows = self.store.vector_segments()
-        if len(rows) > 1 or len(self.store.vector_deletes()) or any(
-                r.approximate for r in rows):
+        if len(rows) == 1 and not len(self.store.vector_deletes()):
+            if not rows[0].approximate:
+                return
+            index = read_segment(self.folder, rows[0]).index
+            if index.nlist == lists_for(index.ntotal):
+                return
+        if rows:
             self.merge(rows, retrain=True)
 
     def merge(self, rows: list[SegmentRow], *, retrain: bool = False) -> None:
