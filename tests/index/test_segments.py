@@ -160,7 +160,7 @@ def _clustered(n: int, seed: int = 0) -> np.ndarray:
     """Unit vectors around 40 centres: data with the structure IVF relies on."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(40, 384))
-    x = centres[rng.integers(0, 40, n)] + 0.6 * rng.normal(size=(n, 384))
+    x = centres[rng.integers(0, 40, n)] + 0.4 * rng.normal(size=(n, 384))
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
