@@ -1,9 +1,11 @@
 """Build an index of N passages and print its speed, memory and disk figures on one line.
 
 Usage: .venv/bin/python bench/scale.py --passages N [--cache DIR] [--queries Q]
+                                      [--build quick|real]
 
 Prints `passages= build_s= disk_bytes_per_passage= rss_mb= warm_p50_ms= warm_p95_ms=
-add_one_s= remove_one_s= recall_at_10=`.
+add_one_s= remove_one_s= recall_at_10=`, then the same for a 1,000-passage index
+(`add_one_small_s= remove_one_small_s=`) and the time `--optimize` took.
 
 The corpus is synthetic, with a realistic vocabulary: words are drawn by their frequency
 in SciFact's 5,183 abstracts (a Zipf-shaped vocabulary of ~30,000 words), in sentences of
@@ -12,13 +14,19 @@ real archive has them (text made from five articles would put every common word 
 document). Bulk vectors come from the tests' hashing embedder: embedding a million
 passages with the real model would take days here. The hashing embedder's vectors are
 as expensive to search as real ones (same dimension, same index), so the timings hold;
-what they cannot show is ranking quality, which is measured on real data by `qa eval`.
+what they cannot show is ranking quality, which is measured on real data by `qa eval`,
+nor the approximate index's recall on real vectors (`bench/dense_recall.py`).
+`recall_at_10` here compares the dense side's top 10 with an exact search over the
+hashing embedder's vectors: data with no cluster structure and near-ties, a worst
+case for IVF.
 Questions are SciFact's test claims and the dev questions, embedded by the real ONNX
 query encoder: a query pays everything a user's does (embedding, both sides, fusion,
 answer marking, confidence).
 
-The index is built once into the cache folder (default `index/bench/scale-N`, beside the
-repository's own index and ignored by git) and reused; `--rebuild` starts again.
+The index is built once into the cache folder (default `index/bench/scale-N-quick`, or
+`scale-N` with `--build real`, beside the repository's own index and ignored by git)
+and reused; `--rebuild` starts again. The quick build (`QuickIndexer`) still goes
+through the real writer; `--build real` also runs the real chunker.
 Warm queries run in a child process, so its peak RSS is the query process's own.
 Adding and removing one 1,000-word document uses the real model (loaded beforehand, not
 timed) and is timed on this index and on a 1,000-passage one, alternately.
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import hashlib
 import json
 import random
 import re
@@ -40,6 +49,9 @@ import time
 from collections import Counter
 from itertools import accumulate
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -48,9 +60,14 @@ from qa.index.writer import update_index  # noqa: E402
 from qa.settings import Paths  # noqa: E402
 from tests.conftest import FakeEmbedder  # noqa: E402
 
+if TYPE_CHECKING:
+    from qa.corpus.walk import CorpusFile
+    from qa.index.writer import IndexJob
+    from qa.ingest.pipeline import PreparedDocument
+
 SCIFACT = REPO.parent / "shared" / "benchmarks" / "scifact"
 DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
-PASSAGES_PER_DOCUMENT = 4  # documents of ~450 words: four 160-token passages
+PASSAGES_PER_DOCUMENT = 5  # documents of ~430 words: about five paragraphs
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
@@ -84,11 +101,98 @@ def document(vocab: Vocabulary, rng: random.Random, words: int, title: str) -> s
     return f"---\ntitle: \"{title}\"\n---\n\n" + "\n\n".join(paragraphs) + "\n"
 
 
-def build(paths: Paths, passages: int, vocab: Vocabulary, rebuild: bool) -> float:
-    """Write the synthetic corpus and index it; seconds spent indexing (0 if reused)."""
+class HashingEmbedder(FakeEmbedder):
+    """The tests' hashing embedder (same vectors), with each word's dimension cached:
+    bulk vectors for a million passages in minutes, not hours."""
+
+    def __init__(self) -> None:
+        self._dimension_of: dict[str, int] = {}
+
+    def _dimension(self, word: str) -> int:
+        found = self._dimension_of.get(word)
+        if found is None:
+            digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+            found = self._dimension_of[word] = int.from_bytes(digest, "little") % self.dimension
+        return found
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            dims = [self._dimension(w) for w in re.findall(r"\w+", text.lower())]
+            np.add.at(out[row], dims, 1.0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
+
+
+SENTENCE = re.compile(r"[^.\s][^.]*\.")
+PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")
+
+
+class QuickIndexer:
+    """Indexes the synthetic corpus through the real writer (generation, batches of 256
+    passages, the commit protocol, vector segments and their merges, tantivy, SQLite)
+    but cuts and embeds it the quick way. The corpus is made of plain paragraphs of
+    short sentences ending in a full stop, so one passage per paragraph and one
+    sentence per full stop is what the chunker would make of most of it, without
+    tiktoken, the wordpiece check and the sentence splitter (about 60% of a real
+    build's time here). MinHash signing (datasketch, 10 to 40 ms a document) is
+    replaced by a random signature of the same size, so the store's size is the same
+    and no document is a copy of another."""
+
+    def __init__(self) -> None:
+        self.embedder = HashingEmbedder()
+
+    def index_files(self, job: IndexJob) -> None:
+        from qa.index import minhash
+        from qa.index.batches import EmbeddedDocument, passage_batches
+        from qa.ingest.pipeline import read_file
+
+        minhash.signature = _random_signature
+        prepared = [self._prepare(work.file, read_file(work.file)) for work in job.work]
+        job.committer.start(sum(len(p.chunks) for p in prepared))
+        for batch in passage_batches(prepared, job.committer.batch_chunks):
+            chunk_vectors = self.embedder.encode([t for p in batch for t in p.embedding_texts])
+            sentence_vectors = self.embedder.encode(
+                [p.doc.text[a:b] for p in batch for a, b in p.sentences])
+            ci = si = 0
+            for p in batch:
+                job.committer.add(EmbeddedDocument(p, chunk_vectors[ci : ci + len(p.chunks)],
+                                                   sentence_vectors[si : si + len(p.sentences)]))
+                ci += len(p.chunks)
+                si += len(p.sentences)
+
+    @staticmethod
+    def _prepare(file: CorpusFile, data: bytes) -> PreparedDocument:
+        from qa.ingest.chunking import Chunk
+        from qa.ingest.loaders.text import load_text
+        from qa.ingest.pipeline import PreparedDocument, content_hash
+
+        doc = load_text(file.rel, data)
+        chunks, sentences = [], []
+        for number, para in enumerate(PARAGRAPH.finditer(doc.text), 1):
+            chunks.append(Chunk(para.start(), para.end(), number, para.group()))
+            sentences += [(para.start() + m.start(), para.start() + m.end())
+                          for m in SENTENCE.finditer(para.group())]
+        return PreparedDocument(file, content_hash(data), doc, chunks, [None] * len(chunks),
+                                sentences)
+
+
+def _random_signature(text: str) -> np.ndarray:
+    from qa.index.copies import NUM_PERM
+
+    seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    return np.random.default_rng(seed).integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+
+
+def build(paths: Paths, passages: int, vocab: Vocabulary, rebuild: bool,
+          quick: bool) -> tuple[float, float]:
+    """Write the synthetic corpus, index it, then merge its vector segments into one
+    (`qa index --optimize`, as a user would once after a large first build); seconds
+    spent indexing and optimizing (as recorded when the cached index was built)."""
     done = paths.index.parent / "built.json"
     if done.exists() and not rebuild:
-        return float(json.loads(done.read_text())["build_s"])
+        built = json.loads(done.read_text())
+        return float(built["build_s"]), float(built.get("optimize_s", 0.0))
     shutil.rmtree(paths.corpus, ignore_errors=True)
     shutil.rmtree(paths.index, ignore_errors=True)
     rng = random.Random(passages)
@@ -98,11 +202,14 @@ def build(paths: Paths, passages: int, vocab: Vocabulary, rebuild: bool) -> floa
         (folder / f"doc{n:07d}.md").write_text(
             document(vocab, rng, 430, " ".join(vocab.draw(rng, 6)).title()), encoding="utf-8")
     start = time.perf_counter()
-    update_index(paths, progress=sys.stderr.isatty(), embedder=FakeEmbedder())
+    update_index(paths, progress=sys.stderr.isatty(), embedder=FakeEmbedder(),
+                 indexer=QuickIndexer() if quick else None)
     build_s = time.perf_counter() - start
+    update_index(paths, progress=False, embedder=FakeEmbedder(), optimize=True)
+    optimize_s = time.perf_counter() - start - build_s
     install_real_encoder(paths)
-    done.write_text(json.dumps({"build_s": build_s}))
-    return build_s
+    done.write_text(json.dumps({"build_s": build_s, "optimize_s": optimize_s}))
+    return build_s, optimize_s
 
 
 def install_real_encoder(paths: Paths) -> None:
@@ -176,23 +283,36 @@ def add_and_remove(targets: list[Paths], vocab: Vocabulary, repeats: int) -> lis
             for i in range(len(targets))]
 
 
-def recall_at_10(index: Path) -> float:
-    """The dense side's top 10 against an exact search over the same vectors, for the
-    first 100 questions (1.0 for as long as the index searches exactly)."""
-    import numpy as np
+def recall_at_10(index: Path, count: int = 100) -> float:
+    """The dense side's top 10 (approximate once a segment is large) against an exact
+    search over the passages' float32 vectors, for the first `count` questions.
 
+    The index keeps no float32 copy of its vectors, so they are computed again: the
+    hashing embedder is deterministic. Questions are embedded by the same embedder, so
+    their neighbours are the passages sharing their words, as a real question's are the
+    passages sharing its meaning (a real-model vector would be a random direction in the
+    hashing embedder's space).
+    """
     from qa.index.generations import live_store
+    from qa.ingest.pipeline import embedding_text
     from qa.search.searcher import Searcher
 
-    searcher = Searcher(index)
     with live_store(index) as store:
-        ids, matrix = store.all_vectors()
+        rows = store.db.execute(
+            "SELECT c.id, d.title, substr(d.text, c.start + 1, c.end - c.start)"
+            " FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id").fetchall()
+    embedder = HashingEmbedder()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    matrix = np.concatenate([
+        embedder.encode([embedding_text(t, x) for _, t, x in rows[n : n + 10_000]])
+        for n in range(0, len(rows), 10_000)])
+    searcher = Searcher(index, encoder=embedder)
     found = []
-    for question in questions()[:100]:
-        vector = searcher.embed(question)
-        _, approx = searcher.faiss_index.search(vector[None, :], 10)
-        exact = ids[np.argsort(-(matrix @ vector))[:10]]
-        found.append(len(set(approx[0].tolist()) & set(exact.tolist())) / 10)
+    for question in questions()[:count]:
+        vector = embedder.encode([question])[0]
+        approx = searcher.dense.search(vector, 10)
+        exact = ids[np.argsort(-(matrix @ vector), kind="stable")[:10]]
+        found.append(len(set(approx) & set(exact.tolist())) / 10)
     searcher.close()
     return float(np.mean(found))
 
@@ -208,6 +328,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--build", choices=("quick", "real"), default="quick",
+                        help="cut and embed the quick way (default; QuickIndexer) or"
+                             " through the real chunker")
     parser.add_argument("--query-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.query_worker:
@@ -215,11 +338,12 @@ def main() -> None:
         return
     vocab = Vocabulary()
     base = Path(args.cache)
-    paths = Paths(base / f"scale-{args.passages}" / "corpus",
-                  base / f"scale-{args.passages}" / "index")
+    name = f"scale-{args.passages}" + ("-quick" if args.build == "quick" else "")
+    paths = Paths(base / name / "corpus", base / name / "index")
     small = Paths(base / "scale-1000" / "corpus", base / "scale-1000" / "index")
-    build_s = build(paths, args.passages, vocab, args.rebuild)
-    build(small, 1000, vocab, rebuild=False)
+    build_s, optimize_s = build(paths, args.passages, vocab, args.rebuild,
+                                args.build == "quick")
+    build(small, 1000, vocab, rebuild=False, quick=False)
     from qa.index.generations import live_store
 
     with live_store(paths.index) as store:
@@ -232,7 +356,8 @@ def main() -> None:
           f" disk_bytes_per_passage={disk / passages:.0f} rss_mb={rss:.0f}"
           f" warm_p50_ms={p50:.1f} warm_p95_ms={p95:.1f} add_one_s={add_s:.2f}"
           f" remove_one_s={remove_s:.2f} recall_at_10={recall_at_10(paths.index):.3f}"
-          f" add_one_small_s={add_small:.2f} remove_one_small_s={remove_small:.2f}")
+          f" add_one_small_s={add_small:.2f} remove_one_small_s={remove_small:.2f}"
+          f" optimize_s={optimize_s:.1f}")
 
 
 if __name__ == "__main__":

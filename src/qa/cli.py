@@ -108,14 +108,16 @@ def cli(ctx: click.Context) -> None:
 @_corpus_option
 @_index_option
 @click.option("--rebuild", is_flag=True, help="Start from scratch instead of updating.")
+@click.option("--optimize", is_flag=True,
+              help="Then merge the vector segments into one (drops deleted vectors).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @_ray_options
 @_user_errors
-def index(corpus: str | None, index_dir: str | None, rebuild: bool, quiet: bool,
-          ray_address: str | None, ray_files: str) -> None:
+def index(corpus: str | None, index_dir: str | None, rebuild: bool, optimize: bool,
+          quiet: bool, ray_address: str | None, ray_files: str) -> None:
     """Build or incrementally update the index from the corpus."""
     paths = Paths.resolve(corpus, index_dir)
-    report = _run_update(paths, rebuild=rebuild, quiet=quiet,
+    report = _run_update(paths, rebuild=rebuild, quiet=quiet, optimize=optimize,
                          indexer=_ray_indexer(ray_address, ray_files))
     click.echo(report.summary())
     if report.skipped or report.skipped_parts:
@@ -123,11 +125,11 @@ def index(corpus: str | None, index_dir: str | None, rebuild: bool, quiet: bool,
 
 
 def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
-                allow_empty: bool = False, indexer: Any = None) -> Any:
+                allow_empty: bool = False, indexer: Any = None, optimize: bool = False) -> Any:
     from qa.index.writer import update_index
 
     report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty,
-                          indexer=indexer)
+                          indexer=indexer, optimize=optimize)
     for path, reason in report.skipped:
         _say(f"qa: {path}: skipped, {reason}")
     for path, part in report.skipped_parts:

@@ -190,6 +190,6 @@ def test_nothing_is_written_outside_corpus_and_index(real_index: Paths, tmp_path
     assert result.returncode == 0, result.stderr
     assert list(home.rglob("*")) == []
     generation = live(tmp_path / "index")
-    assert {p.name for p in generation.iterdir()} >= {"qa.sqlite", "vectors.faiss",
+    assert {p.name for p in generation.iterdir()} >= {"qa.sqlite", "vectors",
                                                       "manifest.json"}
     assert list((tmp_path / "index" / "encoders").glob("*.onnx"))

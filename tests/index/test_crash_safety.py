@@ -13,18 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import faiss
-
-from qa.hashing import file_sha256
-from qa.index import vectors
-from qa.index.layout import LEXICAL_DIR, STORE_FILE, current_generation
+from qa.index.layout import LEXICAL_DIR, STORE_FILE, VECTORS_DIR, current_generation
 from qa.index.lexical import LexicalIndex
 from qa.index.store import Store
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
 from tests.conftest import CORPUS, QA, REPO, FakeEmbedder, live, run_qa
-from tests.support.index_equality import index_content
+from tests.support.index_equality import assert_segments_committed, index_content
 
 QUESTIONS = ["why did Baku reject mediators?", "What happened to the prisoners?",
              "Turkey border with Armenia"]
@@ -50,26 +46,26 @@ def _mutate(corpus: Path, rng: random.Random, round_no: int) -> None:
 
 
 def _assert_consistent(index_dir: Path, embedder: FakeEmbedder) -> None:
-    """What `qa ask` needs: a store whose every chunk has text, a lexical entry and a
-    vector. The lexical index may also hold what a killed writer left for the next one
-    to clean: passages of an uncommitted batch (ids above every committed one) and
-    committed deletions not yet applied."""
+    """What `qa ask` needs: a store whose every chunk has text, a lexical entry and
+    exactly one live vector, in segment files that are whole and the ones committed.
+    The lexical index may also hold what a killed writer left for the next one to clean:
+    passages of an uncommitted batch (ids above every committed one) and committed
+    deletions not yet applied; the vectors folder may hold files no commit names."""
     if current_generation(index_dir) is None:
         return  # killed before the first build finished: nothing to answer from yet
+    assert_segments_committed(live(index_dir))
     store = Store(live(index_dir) / STORE_FILE)
     chunk_ids = {r[0] for r in store.db.execute("SELECT id FROM chunks")}
     pending = set(store.pending_lexical_deletes())
-    sha = store.get_meta("vectors_sha256")
     store.close()
     lexical_ids = LexicalIndex(live(index_dir) / LEXICAL_DIR).chunk_ids()
     assert chunk_ids <= lexical_ids
     top = max(chunk_ids | pending, default=0)
     assert all(i in pending or i > top for i in lexical_ids - chunk_ids)
-    on_disk = vectors.read_verified(live(index_dir) / vectors.VECTORS_FILE, sha)
-    if on_disk is not None:  # else the reader rebuilds it from the store
-        assert on_disk.ntotal == len(chunk_ids)
     searcher = Searcher(index_dir, encoder=embedder)
-    assert searcher.faiss_index.ntotal == len(chunk_ids)
+    ids, _ = searcher.dense.all_vectors()
+    assert sorted(ids.tolist()) == sorted(chunk_ids)
+    assert searcher.dense.count == len(chunk_ids)
     for q in QUESTIONS:
         for hit in searcher.search(q, 3).hits:
             text = searcher.store.document_text(hit.passage.doc_id)
@@ -108,13 +104,12 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path,
     clean = tmp_path / "clean"
     update_index(Paths(corpus, clean), progress=False, embedder=FakeEmbedder())
     assert incremental == index_content(clean, embedder, QUESTIONS)
-    # the finished index is a verified file, not an in-memory rebuild
+    # the finished writer left no file that no commit names
     store = Store(live(paths.index) / STORE_FILE)
-    assert file_sha256(live(paths.index) / vectors.VECTORS_FILE) == store.get_meta(
-        "vectors_sha256")
-    assert faiss.read_index(str(live(paths.index) / vectors.VECTORS_FILE)).ntotal == store.count(
-        "chunks")
+    named = {r.name for r in store.vector_segments()}
     store.close()
+    assert {p.name for p in (live(paths.index) / VECTORS_DIR).iterdir()} == named
+
 
 
 def _wait_for_torch(pid: int, timeout: float = 60.0) -> None:
@@ -158,3 +153,37 @@ def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths,
     assert finished.returncode == 0, finished.stderr
     status = run_qa(index_copy, "status").stdout
     assert "documents   20" in status and "up to date" in status
+
+
+MERGE_STEPS = ("written", "renamed", "committing", "committed")
+
+
+def test_killed_merges_leave_the_index_answering_as_before(tmp_path: Path):
+    """A real process running `qa index --optimize` is SIGKILLed at each step of its
+    merge (tests/support/merge_driver.py): the merged file written, renamed into
+    place, being committed, committed with the replaced files still there. After each
+    kill the index answers exactly as before the merge, and the next run finishes it."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    base = Paths(corpus, tmp_path / "base")
+    update_index(base, progress=False, embedder=FakeEmbedder(), batch_chunks=8)
+    sorted(corpus.glob("*.md"))[0].unlink()  # a deletion set for the merge to apply
+    update_index(base, progress=False, embedder=FakeEmbedder())
+    before = index_content(base.index, FakeEmbedder(), QUESTIONS)
+    for step in MERGE_STEPS:
+        index_dir = tmp_path / step
+        shutil.copytree(base.index, index_dir)
+        proc = subprocess.run([sys.executable, "-m", "tests.support.merge_driver",
+                               str(corpus), str(index_dir), step], cwd=REPO,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == -9, (step, proc.stdout, proc.stderr)
+        _assert_consistent(index_dir, FakeEmbedder())
+        assert index_content(index_dir, FakeEmbedder(), QUESTIONS) == before, step
+        update_index(Paths(corpus, index_dir), progress=False, embedder=FakeEmbedder(),
+                     optimize=True)
+        store = Store(live(index_dir) / STORE_FILE)
+        rows = store.vector_segments()
+        assert len(rows) == 1 and not len(store.vector_deletes())
+        store.close()
+        assert {p.name for p in (live(index_dir) / VECTORS_DIR).iterdir()} == {rows[0].name}
+        assert index_content(index_dir, FakeEmbedder(), QUESTIONS) == before, step

@@ -6,19 +6,18 @@ import json
 import os
 from pathlib import Path
 
-import faiss
 import pytest
 
-from qa.errors import IndexIncompatible, QaError
-from qa.hashing import file_sha256
-from qa.index import vectors
-from qa.index.layout import STORE_FILE
+from qa.errors import IndexDamaged, IndexIncompatible, QaError
+from qa.index.layout import STORE_FILE, VECTORS_DIR
 from qa.index.staleness import staleness
 from qa.index.store import SCHEMA_VERSION, Store
+from qa.index.vectors import open_dense
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
 from tests.conftest import assert_one_line_error, live, run_qa
+from tests.support.index_equality import assert_segments_committed
 
 
 def _index(paths: Paths, embedder, **kw):
@@ -37,13 +36,16 @@ def _chunk_ids(paths: Paths) -> dict[str, list[int]]:
 
 
 def _check_consistent(paths: Paths) -> None:
+    """Every chunk has one live vector, in committed, whole segment files, and no
+    other file lies in the vectors folder."""
+    assert_segments_committed(live(paths.index))
     store = Store(live(paths.index) / STORE_FILE)
-    sha = store.get_meta("vectors_sha256")
-    n = store.count("chunks")
+    chunk_ids = store.chunk_ids().tolist()
+    named = {r.name for r in store.vector_segments()}
+    ids, _ = open_dense(store).all_vectors()
     store.close()
-    faiss_path = live(paths.index) / vectors.VECTORS_FILE
-    assert file_sha256(faiss_path) == sha
-    assert faiss.read_index(str(faiss_path)).ntotal == n
+    assert ids.tolist() == chunk_ids
+    assert {p.name for p in (live(paths.index) / VECTORS_DIR).iterdir()} == named
 
 
 def test_first_build_then_nothing_to_do(corpus_copy, fake_embedder):
@@ -139,23 +141,37 @@ def test_index_of_an_older_schema_asks_for_a_rebuild(corpus_copy, fake_embedder)
                               "run `qa index --rebuild`")
 
 
-def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder):
-    _index(corpus_copy, fake_embedder)
+def test_a_damaged_vector_segment_is_named_then_its_documents_re_embedded(
+        corpus_copy, fake_embedder):
+    """Vectors are stored once, in hashed segment files: a damaged one cannot be used,
+    so readers name it with the fix, and the next `qa index` re-embeds the documents
+    whose vectors it held (and only those)."""
+    _index(corpus_copy, fake_embedder, batch_chunks=8)
     question = "Why did Armenia freeze its membership in the military alliance?"
     searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
-    expected = [h.passage.chunk_id for h in searcher.search(question).hits]
+    expected = [(h.passage.path, h.passage.start) for h in searcher.search(question).hits]
+    total = searcher.store.count("chunks")
     searcher.close()
-    faiss_path: Path = live(corpus_copy.index) / vectors.VECTORS_FILE
-    data = bytearray(faiss_path.read_bytes())
+    store = Store(live(corpus_copy.index) / STORE_FILE)
+    segments = store.vector_segments()
+    store.close()
+    assert len(segments) > 1
+    path: Path = live(corpus_copy.index) / VECTORS_DIR / segments[0].name
+    data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    faiss_path.write_bytes(bytes(data))
+    path.write_bytes(bytes(data))
     searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
-    assert [h.passage.chunk_id for h in searcher.search(question).hits] == expected
+    with pytest.raises(IndexDamaged, match=rf"{segments[0].name}: damaged.*run `qa index`"):
+        searcher.search(question)
     searcher.close()
-    faiss_path.write_bytes(faiss_path.read_bytes()[:100])  # truncated
+    path.write_bytes(path.read_bytes()[:100])  # truncated: the same repair
     report = _index(corpus_copy, fake_embedder)
-    assert report.chunks_embedded == 0
+    assert 0 < report.chunks_embedded < total
     _check_consistent(corpus_copy)
+    searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
+    assert [(h.passage.path, h.passage.start)
+            for h in searcher.search(question).hits] == expected
+    searcher.close()
 
 
 def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):

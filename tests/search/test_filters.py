@@ -7,7 +7,6 @@ import shutil
 import numpy as np
 import pytest
 
-from qa.index import vectors
 from qa.index.writer import update_index
 from qa.search.query_syntax import option_filter
 from qa.search.searcher import Searcher
@@ -126,17 +125,17 @@ def test_a_filter_that_matches_nothing_says_so(filtered: Searcher):
 
 
 def test_faiss_id_selector_works_through_the_id_map(filtered: Searcher):
-    index = filtered.faiss_index
+    dense = filtered.dense
     query = FakeEmbedder().encode([QUESTION])[0]
     all_ids = filtered.store.chunk_ids()
     allowed = all_ids[::7]
-    got = vectors.search(index, query, 100, allowed)
+    got = dense.search(query, 100, allowed)
     assert set(got) == set(allowed.tolist())  # all of them: fewer than the depth
-    few = vectors.search(index, query, 3, allowed)
-    everything = vectors.search(index, query, len(all_ids))
+    few = dense.search(query, 3, allowed)
+    everything = dense.search(query, len(all_ids))
     best = sorted(allowed.tolist(), key=lambda i: -everything[i])[:3]
     assert set(few) == set(best)
-    assert vectors.search(index, query, 5, np.array([], dtype=np.int64)) == {}
+    assert dense.search(query, 5, np.array([], dtype=np.int64)) == {}
 
 
 def test_lexical_search_is_restricted_before_its_limit(filtered: Searcher):

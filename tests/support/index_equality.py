@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.index.layout import STORE_FILE
+from qa.hashing import file_sha256
+from qa.index.layout import STORE_FILE, VECTORS_DIR
 from qa.index.store import Store
+from qa.index.vectors import open_dense
 from qa.search.searcher import Searcher
 from tests.conftest import live
 
@@ -35,15 +37,12 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
     paths_of = {cid: (path, start) for cid, path, start in searcher.store.db.execute(
         "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id")}
     lexical = sorted(paths_of[cid] for cid in searcher.lexical.chunk_ids())
-    index = searcher.faiss_index
-    id_rows = searcher.store.db.execute(
-        "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id"
-    ).fetchall()
-    vectors = {(path, start): np.round(index.reconstruct(cid), 5).tobytes()
-               for cid, path, start in id_rows}
+    ids, matrix = searcher.dense.all_vectors()
+    vectors = {paths_of[cid]: np.round(v, 5).tobytes()
+               for cid, v in zip(ids.tolist(), matrix, strict=True)}
     results = [[(h.passage.path, h.passage.start, h.passage.end, h.answer)
                 for h in searcher.search(q, 5, mode="dense").hits] for q in questions]
-    faiss_total = index.ntotal
+    faiss_total = searcher.dense.count
     searcher.close()
     return {"docs": docs, "chunks": chunks, "sentences": sentences, "lexical": lexical,
             "copies": copies, "signed": signed,
@@ -51,16 +50,18 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
 
 
 def stored_vectors(index_dir: Path) -> dict[tuple[str, str, int], np.ndarray]:
-    """Every passage and sentence vector the store keeps, keyed by (kind, document path,
-    start offset): comparable across indexes built in any order or batching."""
+    """Every passage vector (from the vector segments) and sentence vector (from the
+    store), keyed by (kind, document path, start offset): comparable across indexes
+    built in any order or batching."""
     store = Store(live(index_dir) / STORE_FILE)
-    out = {}
-    for kind, table in (("chunk", "chunks"), ("sentence", "sentences")):
-        rows = store.db.execute(
-            f"SELECT d.path, t.start, t.vector FROM {table} t"
-            " JOIN documents d ON d.id = t.doc_id").fetchall()
-        out.update({(kind, path, start): np.frombuffer(blob, dtype=np.float32)
-                    for path, start, blob in rows})
+    where = {cid: (path, start) for cid, path, start in store.db.execute(
+        "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id")}
+    ids, matrix = open_dense(store).all_vectors()
+    out = {("chunk", *where[cid]): v for cid, v in zip(ids.tolist(), matrix, strict=True)}
+    rows = store.db.execute("SELECT d.path, t.start, t.vector FROM sentences t"
+                            " JOIN documents d ON d.id = t.doc_id").fetchall()
+    out.update({("sentence", path, start): np.frombuffer(blob, dtype=np.float32)
+                for path, start, blob in rows})
     store.close()
     return out
 
@@ -79,3 +80,14 @@ def assert_same_index(built: Path, reference: Path, questions: list[str], embedd
     assert got_vectors.keys() == want_vectors.keys()
     worst = max(float(np.abs(got_vectors[k] - want_vectors[k]).max()) for k in want_vectors)
     assert worst <= atol, f"largest vector difference {worst:g}"
+
+
+def assert_segments_committed(generation: Path) -> None:
+    """Every vector segment the store names is on disk, whole, with the committed hash."""
+    store = Store(generation / STORE_FILE)
+    rows = store.vector_segments()
+    store.close()
+    for row in rows:
+        path = generation / VECTORS_DIR / row.name
+        assert path.stat().st_size == row.bytes
+        assert file_sha256(path) == row.sha256

@@ -62,16 +62,16 @@ def commit_embedded(sides: Sides, batch: list[EmbeddedDocument],
                     stored: dict[str, StoredDocument]) -> None:
     """Commit one batch: replace any stored version of each document with the new rows,
     lexical entries, copy signature and vectors, together (`qa.index.commit`)."""
-    store, index = sides.store, sides.vectors
+    store = sides.store
     signatures = [minhash.signature(e.prepared.doc.text) for e in batch]
     with commit(sides) as seq:
         for e, sig in zip(batch, signatures, strict=True):
             p = e.prepared
             old = stored.get(p.file.rel)
             if old is not None:
-                index.remove_ids(np.array(store.remove_document(old.id), dtype=np.int64))
-            chunks = [NewChunk(c.start, c.end, c.paragraph, section, e.chunk_vectors[j])
-                      for j, (c, section) in enumerate(zip(p.chunks, p.sections, strict=True))]
+                store.remove_document(old.id)
+            chunks = [NewChunk(c.start, c.end, c.paragraph, section)
+                      for c, section in zip(p.chunks, p.sections, strict=True)]
             sents = [(s, end, e.sentence_vectors[j]) for j, (s, end) in enumerate(p.sentences)]
             ids = store.add_document(
                 path=p.file.rel, sha256=p.sha256, size=p.file.size,
@@ -85,9 +85,7 @@ def commit_embedded(sides: Sides, batch: list[EmbeddedDocument],
             for cid, c in zip(ids, chunks, strict=True):
                 sides.lexical.add(cid, seq, p.doc.title, p.doc.text[c.start : c.end])
             store.copies.add(store.document_id(p.file.rel), sig, minhash.band_keys(sig))
-            if ids:
-                index.add_with_ids(np.ascontiguousarray(e.chunk_vectors, dtype=np.float32),
-                                   np.array(ids, dtype=np.int64))
+            sides.vectors.add(ids, e.chunk_vectors)
 
 
 class BatchCommitter:

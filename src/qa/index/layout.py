@@ -1,11 +1,12 @@
 """Every name inside an index folder, in one place, and which generation is live.
 
 An index folder holds generations: complete indexes, each in its own `gen-N/` folder
-with its store, vectors and manifest. `CURRENT` names the live one and is replaced in
-one atomic step when a rebuild finishes, so a reader sees the old generation or the new
-one, never a mix (SQLite forbids renaming a database over a live one). `BUILDING` names
-a generation being built, so a killed build resumes instead of starting again. Query
-encoders are shared by generations, keyed by the model's fingerprint.
+with its store, vector segments, lexical index and manifest. `CURRENT` names the live
+one and is replaced in one atomic step when a rebuild finishes, so a reader sees the old
+generation or the new one, never a mix (SQLite forbids renaming a database over a live
+one). `BUILDING` names a generation being built, so a killed build resumes instead of
+starting again. Query encoders are shared by generations, keyed by the model's
+fingerprint.
 
 Readers and the writer both name these files; keeping the names here (and not in the
 writer) means `qa ask` can find the store without importing the writer's machinery.
@@ -24,12 +25,12 @@ LOCK_FILE = ".lock"  # held by the one writer
 HISTORY_FILE = "tui-history.jsonl"  # the TUI's earlier questions
 # In a generation folder
 STORE_FILE = "qa.sqlite"  # SQLite: documents, passages, sentences, meta (the commit point)
-VECTORS_FILE = "vectors.faiss"  # FAISS copy of the passage vectors the store keeps
+VECTORS_DIR = "vectors"  # FAISS segment files, named by the store (`qa.index.vectors`)
 LEXICAL_DIR = "lexical"  # tantivy: BM25 over the passages
 MANIFEST_FILE = "manifest.json"  # what the generation was built with
 READERS_FILE = ".readers"  # readers hold a shared lock on it while they use the generation
 # The first format kept one index at the top of the folder; a rebuild removes these.
-LEGACY_FILES = (STORE_FILE, f"{STORE_FILE}-wal", f"{STORE_FILE}-shm", VECTORS_FILE,
+LEGACY_FILES = (STORE_FILE, f"{STORE_FILE}-wal", f"{STORE_FILE}-shm", "vectors.faiss",
                 MANIFEST_FILE, "query_encoder.onnx")
 
 _GENERATION = re.compile(r"gen-(\d{6})")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class StoredDocument:
@@ -81,10 +79,20 @@ class Passage:
 
 @dataclass(frozen=True)
 class NewChunk:
-    """A chunk about to be stored, with its embedding."""
+    """A chunk about to be stored (its vector goes into the batch's vector segment)."""
 
     start: int
     end: int
     paragraph: int
     section: int | None  # the page or chapter number, 1-based
-    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """A live vector segment as the store records it (`qa.index.vectors`)."""
+
+    name: str  # file name in the generation's vectors/ folder
+    sha256: str
+    bytes: int
+    vectors: int  # vectors in the file, deleted ones included
+    approximate: bool  # IVF with 8-bit codes, else exact

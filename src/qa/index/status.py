@@ -25,6 +25,7 @@ def status_text(paths: Paths) -> str:
             f"index       {paths.index}",
             f"documents   {store.count('documents')}",
             f"chunks      {store.count('chunks')}",
+            f"vectors     {_segments(store)}",
             f"generation  {store.path.parent.name}",
             f"model       {_model(store.path.parent)}",
             f"index size  {_size(paths.index) / 1e6:.1f} MB",
@@ -38,6 +39,15 @@ def status_text(paths: Paths) -> str:
     lines.append(f"skipped     {len(skipped)}")
     lines.extend(f"  {path}: {reason}" for path, (reason, _, _) in sorted(skipped.items()))
     return "\n".join(lines)
+
+
+def _segments(store: Store) -> str:
+    """The vector segments: how many, how many approximate, and deletions pending."""
+    rows = store.vector_segments()
+    approximate = sum(r.approximate for r in rows)
+    kinds = f" ({approximate} approximate)" if approximate else ""
+    return (f"{len(rows)} segment{'s' * (len(rows) != 1)}{kinds},"
+            f" {len(store.vector_deletes())} deleted (merged away by `qa index --optimize`)")
 
 
 def _copies(store: Store) -> list[str]:

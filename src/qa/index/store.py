@@ -1,17 +1,18 @@
-"""The store: documents, passages, sentences and their vectors, in one SQLite file.
+"""The store: documents, passages, sentences, and the list of vector segments.
 
 SQLite because one file gives us transactions (an update commits whole or not at all)
 and WAL snapshots (a reader keeps answering from the last commit while a writer works).
 The store is the index's commit point: a passage exists when its row here is committed,
-and the lexical index (tantivy, `qa.index.lexical`) and the FAISS file follow it.
-Vectors are stored here too, as float32 blobs: the FAISS file is then a derived copy that
-can always be rebuilt without re-embedding anything. This module holds the schema, the
+and the lexical index (tantivy, `qa.index.lexical`) and the vector segments follow it.
+Passage vectors live only in the segment files (`qa.index.vectors`): the store names
+the live segments with their hashes, and the deletion set, in the same transaction as
+the rows, so a passage's vector is stored once. This module holds the schema, the
 connection, transactions and the rows; the skipped-file registry reads and writes its
 own table through `Store.db`.
 
 Longer than most modules: it is the one place that writes SQL for the store's tables
-(documents, passages, sentences, the copy registry's signatures, the lexical queue), so
-that a schema change is made and reviewed in one file.
+(documents, passages, sentences, the copy registry's signatures, the lexical queue, the
+vector segments), so that a schema change is made and reviewed in one file.
 """
 
 from __future__ import annotations
@@ -29,13 +30,21 @@ import numpy as np
 
 from qa.errors import QaError, as_user_error
 from qa.index.copies import CopyRegistry
-from qa.index.records import DocumentFields, DocumentRecord, NewChunk, Passage, StoredDocument
+from qa.index.records import (
+    DocumentFields,
+    DocumentRecord,
+    NewChunk,
+    Passage,
+    SegmentRow,
+    StoredDocument,
+)
 from qa.index.skipped import SkippedFiles
 
 # 2: the lexical index moved from FTS5 to tantivy; sections (pages or chapters, with
 # titles and OCR flags) replaced pages; MinHash signatures, LSH bands and copies
 # (republished documents).
-SCHEMA_VERSION = 2
+# 3: passage vectors moved out of the store into vector segments (`qa.index.vectors`).
+SCHEMA_VERSION = 3
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 
 _SCHEMA = """
@@ -61,8 +70,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     paragraph INTEGER NOT NULL,
-    section INTEGER,
-    vector BLOB NOT NULL
+    section INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS sentences (
@@ -74,6 +82,14 @@ CREATE TABLE IF NOT EXISTS sentences (
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
 CREATE TABLE IF NOT EXISTS lexical_deletes (chunk_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS vector_segments (
+    name TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    vectors INTEGER NOT NULL,
+    approximate INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vector_deletes (chunk_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS minhash (
     doc_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
     signature BLOB NOT NULL
@@ -231,7 +247,8 @@ class Store:
         chunks: list[NewChunk],
         sentences: list[tuple[int, int, np.ndarray]],
     ) -> list[int]:
-        """Insert a document with its chunks and sentences; return the new chunk ids."""
+        """Insert a document with its chunks and sentences; return the new chunk ids
+        (the chunks' vectors go into the batch's vector segment)."""
         cur = self.db.execute(
             "INSERT INTO documents(path, sha256, size, mtime_ns, title, source, published,"
             " author, text, section_kind, sections, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -242,10 +259,8 @@ class Store:
         ids = []
         for chunk in chunks:
             cur = self.db.execute(
-                "INSERT INTO chunks(doc_id, start, end, paragraph, section, vector)"
-                " VALUES (?,?,?,?,?,?)",
-                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.section,
-                 _blob(chunk.vector)),
+                "INSERT INTO chunks(doc_id, start, end, paragraph, section) VALUES (?,?,?,?,?)",
+                (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.section),
             )
             ids.append(cur.lastrowid)
         self.db.executemany(
@@ -257,12 +272,13 @@ class Store:
     def remove_document(self, doc_id: int) -> list[int]:
         """Delete a document, its chunks and sentences; return the chunk ids.
 
-        The chunk ids are also queued in `lexical_deletes`, in the same transaction, so
-        their removal from the lexical index survives a kill (`qa.index.commit`).
+        The chunk ids are also queued in `lexical_deletes` and added to the vector
+        deletion set, in the same transaction, so their removal from the lexical index
+        and the vector segments survives a kill (`qa.index.commit`).
         """
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
-        self.db.executemany("INSERT OR IGNORE INTO lexical_deletes VALUES (?)",
-                            [(i,) for i in ids])
+        for table in ("lexical_deletes", "vector_deletes"):
+            self.db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", [(i,) for i in ids])
         self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return ids
 
@@ -272,6 +288,39 @@ class Store:
     def clear_lexical_deletes(self, chunk_ids: list[int]) -> None:
         self.db.executemany("DELETE FROM lexical_deletes WHERE chunk_id = ?",
                             [(i,) for i in chunk_ids])
+
+    # -- vector segments (`qa.index.vectors`) ------------------------------------------
+    def vector_segments(self) -> list[SegmentRow]:
+        """The live vector segments, oldest first."""
+        return [SegmentRow(*r[:4], bool(r[4])) for r in self.db.execute(
+            "SELECT name, sha256, bytes, vectors, approximate FROM vector_segments"
+            " ORDER BY name")]
+
+    def vector_deletes(self) -> np.ndarray:
+        """Sorted ids of removed passages whose vectors are still in a segment."""
+        rows = self.db.execute("SELECT chunk_id FROM vector_deletes ORDER BY chunk_id")
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def replace_segments(self, old: Iterable[str], new: SegmentRow | None,
+                         applied_deletes: Iterable[int] = ()) -> None:
+        """Swap segments in the live list (a batch adds one; a merge replaces several by
+        one), forgetting the deletions the new segment no longer holds."""
+        self.db.executemany("DELETE FROM vector_segments WHERE name = ?", [(n,) for n in old])
+        if new is not None:
+            self.db.execute("INSERT INTO vector_segments VALUES (?,?,?,?,?)",
+                            (new.name, new.sha256, new.bytes, new.vectors, new.approximate))
+        self.db.executemany("DELETE FROM vector_deletes WHERE chunk_id = ?",
+                            [(int(i),) for i in applied_deletes])
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: several queries see one commit (a reader's segment list
+        and deletion set must agree)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
 
     def commit_seq(self) -> int:
         """The number of the last committed batch (0 for none)."""
@@ -327,17 +376,13 @@ class Store:
             (doc_id, start, end),
         ).fetchall()
 
-    def vectors_of(self, chunk_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Ids (of those still stored) and vectors of the given chunks."""
+    def documents_holding(self, chunk_ids: np.ndarray) -> list[StoredDocument]:
+        """The documents holding any of the given chunks (a damaged segment's)."""
         rows = self.db.execute(
-            f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(chunk_ids))})",
-            chunk_ids,
-        ).fetchall()
-        return _arrays(rows)
-
-    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every chunk id and vector, for rebuilding the FAISS file without embedding."""
-        return _arrays(self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall())
+            "SELECT DISTINCT d.id, d.path, d.sha256, d.size, d.mtime_ns FROM documents d"
+            " JOIN chunks c ON c.doc_id = d.id WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(chunk_ids.tolist()),))
+        return [StoredDocument(*r) for r in rows]
 
 
 def _connect(target: str, create: bool, *, uri: bool) -> sqlite3.Connection:
@@ -360,15 +405,6 @@ def _read_only_folder(folder: Path, exc: sqlite3.Error) -> bool:
     read_only, cant_open = 8, 14  # SQLITE_READONLY, SQLITE_CANTOPEN
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     return code in (read_only, cant_open) and not os.access(folder, os.W_OK)
-
-
-def _arrays(rows: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-    """(id, vector blob) rows as an id array and an (n, dimension) float32 matrix."""
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    if not rows:
-        return ids, np.zeros((0, 0), dtype=np.float32)
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-    return ids, vectors.reshape(len(rows), -1)
 
 
 def _blob(vector: np.ndarray) -> bytes:

@@ -3,7 +3,8 @@
 Order of work, chosen so that a kill at any moment leaves the previous index usable:
 1. stat every file; hash only files whose size or mtime moved; load and chunk the new
    or changed ones (`qa.ingest.pipeline`; nothing is written yet);
-2. embed them in batches, each committed with its FAISS file (`qa.index.commit`).
+2. embed them in batches, each committed with its vector segment (`qa.index.commit`);
+3. with `optimize`, merge the vector segments into one (`qa.index.segment_writer`).
 A rebuild writes a new generation beside the live one and switches to it at the end
 (`qa.index.generations`). A second writer is kept out by a file lock (`qa.index.lock`).
 
@@ -19,13 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from qa.corpus.walk import CorpusFile, require_documents, scan_corpus
 from qa.embed import model
 from qa.embed.document_embedder import DocumentEmbedder, Embedder
 from qa.errors import IndexIncompatible, QaError
-from qa.index import generations, manifest, vectors
+from qa.index import generations, manifest
 from qa.index.batches import BATCH_CHUNKS, BatchCommitter, embed_documents, passage_batches
 from qa.index.commit import Sides, commit, recover
 from qa.index.layout import (
@@ -39,6 +38,7 @@ from qa.index.lexical import LexicalIndex, LexicalWriter
 from qa.index.lock import writer_lock
 from qa.index.preparation import FileWork, prepare_work
 from qa.index.records import StoredDocument
+from qa.index.segment_writer import SegmentWriter
 from qa.index.skipped import SkippedEntry
 from qa.index.store import Store, timestamp
 from qa.ingest.document import UnreadableDocument
@@ -91,6 +91,7 @@ def update_index(
     on_progress: ProgressCallback | None = None,
     batch_chunks: int = BATCH_CHUNKS,
     indexer: Indexer | None = None,
+    optimize: bool = False,
 ) -> IndexReport:
     """Incrementally update (or, with `rebuild`, recreate) the index under a lock.
 
@@ -115,6 +116,8 @@ def update_index(
         store = Store(store_path(generation), create=True)
         try:
             report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks)
+            if optimize:
+                SegmentWriter(store).optimize()
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.close()
@@ -169,18 +172,20 @@ def _apply(
     batch_chunks: int,
 ) -> IndexReport:
     report = IndexReport()
-    stored = store.documents()
-    present = {f.rel for f in files}
-    removed = [stored[p] for p in stored if p not in present]
-    report.removed = [d.path for d in removed]
-    work = _stat_changed(files, stored, report)
-    vectors.finish_committed_temp(store)
-    index, repaired = vectors.load_or_rebuild(store, model.DIMENSION)
     folder = store.path.parent / LEXICAL_DIR
     folder.mkdir(exist_ok=True)
-    sides = Sides(store, index, LexicalWriter(LexicalIndex(folder)))
+    segments = SegmentWriter(store)
+    lost = segments.recover()
+    sides = Sides(store, segments, LexicalWriter(LexicalIndex(folder)))
     try:
         recover(sides)
+        if lost:  # in a damaged segment: removed now, and indexed again below
+            _remove(sides, lost)
+        stored = store.documents()
+        present = {f.rel for f in files}
+        removed = [stored[p] for p in stored if p not in present]
+        report.removed = [d.path for d in removed]
+        work = _stat_changed(files, stored, report)
         if removed:
             _remove(sides, removed)
         committer = BatchCommitter(sides, stored, report, batch_chunks=batch_chunks,
@@ -193,7 +198,7 @@ def _apply(
             committer.close()
         if job.doomed:
             _remove(sides, job.doomed)
-        if fresh or repaired:
+        if fresh:
             with commit(sides):
                 _finish(store, job.skipped)
         else:
@@ -219,8 +224,8 @@ def _stat_changed(files: list[CorpusFile], stored: dict[str, StoredDocument],
 
 def _remove(sides: Sides, docs: list[StoredDocument]) -> None:
     with commit(sides):
-        drop = [cid for d in docs for cid in sides.store.remove_document(d.id)]
-        sides.vectors.remove_ids(np.array(drop, dtype=np.int64))
+        for d in docs:
+            sides.store.remove_document(d.id)
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """The search API shared by `qa ask`, `qa eval` and the terminal UI.
 
-A question is embedded once (ONNX, no torch), candidates come from FAISS and from BM25
-(tantivy), both scores are completed for the whole pool, fused, and overlapping passages of
-one document are dropped. Each kept passage gets its answering sentence: the sentence
-whose stored vector is closest to the question, which works even when no word matches.
-Whether the corpus answers at all is judged by a calibrated confidence (see
-`qa.search.calibration`), not by the fused score, which only orders.
+A question is embedded once (ONNX, no torch), candidates come from the vector segments
+(FAISS, `qa.index.vectors`) and from BM25 (tantivy), both scores are completed for the
+whole pool, fused, and overlapping passages of one document are dropped. Each kept
+passage gets its answering sentence: the sentence whose stored vector is closest to the
+question, which works even when no word matches. Whether the corpus answers at all is
+judged by a calibrated confidence (see `qa.search.calibration`), not by the fused score,
+which only orders.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from qa.search.query_syntax import Filter, QuerySyntaxError, parse_query
 from qa.search.republished import copies_of, folded_documents
 
 if TYPE_CHECKING:
-    import faiss
-
     from qa.embed.query_encoder import QueryEncoder
 
 POOL_DEPTH = 100  # candidates taken from each side before fusion
@@ -87,8 +86,8 @@ class Searcher:
         self._lexical_seq = -1
         self._copy_groups: list[frozenset[int]] | None = None
         self._copy_groups_seq = -1
-        self._faiss: faiss.Index | None = None
-        self._faiss_sha: str | None = None
+        self._dense: vectors.DenseIndex | None = None
+        self._dense_seq = -1
 
     def close(self) -> None:
         self.store.close()
@@ -102,8 +101,8 @@ class Searcher:
         opened = open_live(self.index_dir)
         self.close()
         self.generation, self._pin, self.store = opened
-        self._faiss = self._faiss_sha = self._lexical = self._copy_groups = None
-        self._lexical_seq = self._copy_groups_seq = -1
+        self._dense = self._lexical = self._copy_groups = None
+        self._dense_seq = self._lexical_seq = self._copy_groups_seq = -1
         return True
 
     @property
@@ -138,17 +137,15 @@ class Searcher:
         return self._copy_groups
 
     @property
-    def faiss_index(self) -> faiss.Index:
-        """The FAISS file if its hash matches the store, else rebuilt in memory from it.
-
-        Reloaded when an update commits new vectors (the store's recorded hash moves),
-        so a long-lived searcher (the TUI) follows the index.
-        """
-        sha = self.store.get_meta(vectors.SHA_KEY)
-        if self._faiss is None or sha != self._faiss_sha:
-            self._faiss, _ = vectors.load_or_rebuild(self.store, model.DIMENSION)
-            self._faiss_sha = sha
-        return self._faiss
+    def dense(self) -> vectors.DenseIndex:
+        """The live vector segments and deletion set, read again when a writer has
+        committed since, so a long-lived searcher (the TUI) follows the index; segments
+        already loaded are kept (segment files never change)."""
+        seq = self.store.commit_seq()
+        if self._dense is None or seq != self._dense_seq:
+            loaded = {s.name: s for s in self._dense.segments} if self._dense else None
+            self._dense, self._dense_seq = vectors.open_dense(self.store, loaded), seq
+        return self._dense
 
     def embed(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
@@ -159,15 +156,15 @@ class Searcher:
 
         `within` (sorted chunk ids, from a filter) restricts both sides before ranking.
         """
-        dense = vectors.search(self.faiss_index, query_vector, depth, within)
+        dense = self.dense.search(query_vector, depth, within)
         lexical = dict(self.lexical.search(question, depth, within))
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
         pool = sorted(keys, key=keys.__getitem__)
         missing_dense = [i for i in pool if i not in dense]
-        if missing_dense:  # from the store, which holds every chunk it can return
-            ids, vecs = self.store.vectors_of(missing_dense)
+        if missing_dense:  # read back from the segments, which hold every live chunk
+            ids, vecs = self.dense.vectors_of(np.array(missing_dense, dtype=np.int64))
             if len(ids):
                 dense.update(zip(ids.tolist(), (vecs @ query_vector).tolist(), strict=True))
             pool = [i for i in pool if i in dense]
