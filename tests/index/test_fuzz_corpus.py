@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from qa.output.safe_text import visible_line
@@ -58,8 +58,15 @@ def bad_files(draw: st.DrawFn) -> dict[str, bytes]:
     return files
 
 
+# Found by a 2000-example run: pypdf reads this damaged PDF, but PDFium, which renders
+# its text-less first page for OCR, cannot load it; that page is named and skipped, and
+# the rest of the PDF indexed (exit status 4, with no file skipped whole).
+DAMAGED_PDF = b"\x00" + sample_pdf()[1:].replace(b"4 0 obj\n<<", b"4 0 obj\x01<<", 1)
+
+
 @fuzz_settings(25)
 @given(bad_files())
+@example(files={"0.pdf": DAMAGED_PDF})
 def test_a_corpus_with_random_files_indexes_the_good_and_names_the_bad(
     fake_model: None, files: dict[str, bytes]
 ):
@@ -87,4 +94,12 @@ def test_a_corpus_with_random_files_indexes_the_good_and_names_the_bad(
             named = f"qa: {visible_line(name)}: skipped, "
             assert (name in indexed) != any(line.startswith(named) for line in skipped), name
         assert len(skipped) == len(set(written) - indexed)
-        assert (result.returncode == 4) == bool(skipped)
+        # A damaged PDF can lose a page and keep the rest ("qa: x.pdf: page 1 skipped,
+        # OCR failed (...)", found by a 2000-example run): named, the rest indexed, and
+        # that too is exit status 4.
+        parts = [line for line in result.stderr.split("\n")
+                 if line.startswith("qa: ") and " skipped, " in line and line not in skipped]
+        for line in parts:
+            assert any(line.startswith(f"qa: {visible_line(name)}: ")
+                       for name in set(written) & indexed), line
+        assert (result.returncode == 4) == bool(skipped or parts)

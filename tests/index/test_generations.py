@@ -147,7 +147,8 @@ main(sys.argv[1:3] + ["--rebuild"])
 
 
 @pytest.mark.parametrize("point", ["before-rename", "after-rename", "before-cleanup"])
-def test_a_rebuild_killed_during_the_switch(corpus_copy: Paths, point: str):
+def test_a_rebuild_killed_during_the_switch(corpus_copy: Paths, point: str,
+                                            record_property: Any):
     _build(corpus_copy)
     old = live(corpus_copy.index)
     expected = _answers(corpus_copy)
@@ -156,6 +157,7 @@ def test_a_rebuild_killed_during_the_switch(corpus_copy: Paths, point: str):
          str(corpus_copy.index), point],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert killed.returncode == -9, killed.stderr
+    record_property("kills", 1)
     new = old.with_name(old.name.replace("1", "2"))
     assert new.exists()
     assert live(corpus_copy.index) == (old if point == "before-rename" else new)

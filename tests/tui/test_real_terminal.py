@@ -5,6 +5,7 @@ a document)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.index.layout import HISTORY_FILE
 from qa.settings import Paths
 from tests.support.terminal import Tmux
 
@@ -42,5 +44,8 @@ def test_the_next_question_typed_in_a_real_terminal_is_asked(fake_index: Paths,
         assert "Results" in shown and "Document" not in lines[0]  # nothing was opened
         tmux.send("C-q")
         assert "qa exited 0" in tmux.wait_for("qa exited ")
+        asked = [json.loads(line)["q"] for line in (fake_index.index / HISTORY_FILE)
+                 .read_text(encoding="utf-8").splitlines()]
+        assert asked[-2:] == [FIRST, NEXT]  # the Enter asked it, rather than open a result
     finally:
         tmux.close()

@@ -24,6 +24,7 @@ from qa.errors import EXIT_INTERNAL
 from qa.index.layout import HISTORY_FILE, STORE_FILE
 from qa.settings import Paths
 from qa.tui.app import QaApp
+from qa.tui.document_screen import DocumentScreen
 from qa.tui.engine import Engine, ProblemError
 from qa.tui.history import LIMIT
 from tests.conftest import REPO, FakeEmbedder, live
@@ -215,6 +216,7 @@ PLANTED_BUG = """
 from tests.support import fake_model
 fake_model.install()
 from qa.tui.app import QaApp
+from qa.tui.document_screen import DocumentScreen
 def broken(self, message):
     raise ZeroDivisionError("a bug planted by the test")
 QaApp.on_search_finished = broken
@@ -263,3 +265,53 @@ def _read_until(fd: int, needle: bytes | None, timeout: float) -> bytes:
         if needle is not None and needle in seen:
             return seen
     raise AssertionError(f"timed out waiting for {needle!r}; saw {seen[-500:]!r}")
+
+
+def test_enter_right_after_typing_over_the_results_asks_the_question(fake_index: Paths):
+    """Typed fast (or pasted) over the results, a question and its Enter reach the app
+    before the focus has moved to the question box (it moves on a later tick). The
+    Enter used to reach the results and open a document; it must ask the question."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = fake_app(fake_index)
+    question = "what did the envoy offer"
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        await ask(pilot, QUESTION)
+        assert app.results.has_focus
+        for character in question:  # queued at once, as a terminal delivers a paste
+            app.post_message(events.Key(_character_to_key(character), character))
+        app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: app.results.answer is not None
+                       and app.results.answer.question == question and not app.searching)
+        await pilot.pause()
+        assert not isinstance(app.screen, DocumentScreen)
+
+    run(app, scenario)
+
+
+def test_a_document_closed_before_its_first_refresh_is_no_crash(fake_index: Paths):
+    """The document view scrolls to the passage after its first refresh; closed before
+    that (ctrl+q, or a key typed at once), the scroll found no widgets and ended the
+    app with an internal error (NoMatches)."""
+    app = fake_app(fake_index)
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        await ask(pilot, QUESTION)
+        hit = app.results.current_hit
+        assert hit is not None
+        text = app.engine.document_text(hit.passage.doc_id)
+        screen = DocumentScreen(hit, text, QUESTION)
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.is_mounted)
+        app.pop_screen()
+        await wait_for(pilot, lambda: not screen.is_attached)
+        # What its queued call_after_refresh runs when the screen went first (seen in
+        # tmux: a question and Enter typed at once opened a document, then ctrl+q):
+        screen.action_to_passage()
+        assert app.crash is None and not isinstance(app.screen, DocumentScreen)
+
+    run(app, scenario)

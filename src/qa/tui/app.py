@@ -351,13 +351,22 @@ class QaApp(App[None]):
     def action_focus_question(self) -> None:
         self.question_input.select_question()
 
-    def on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         """A printable key that no text box took starts a new question with it.
 
         After a search the results have focus; the next question is typed straight
         away, from the results, the passage or the document view. That is why no
         action sits on a printable key (they moved to ctrl+o, ctrl+y, ctrl+g, F1).
+        An Enter typed (or pasted) right behind such a question can arrive before the
+        focus reaches the question box, which moves on a later tick: it ends the
+        question, instead of choosing a result (it used to open a document).
         """
+        if event.key == "enter" and self.question_input.typing:
+            event.stop()
+            event.prevent_default()  # the results' enter binding is not run
+            self.question_input.focus()
+            await self.question_input.action_submit()
+            return
         if not event.is_printable or event.character is None:
             return
         if isinstance(self.screen, DocumentScreen):

@@ -106,6 +106,8 @@ class DocumentScreen(Screen[None]):
 
     def action_to_passage(self) -> None:
         """Scroll so the passage starts a couple of lines below the top."""
+        if not self.is_attached:  # dismissed (or the app quit) before this first refresh
+            return
         body = self.query_one("#doc-body", VerticalScroll)
         body.scroll_to(y=max(self.passage_line - CONTEXT_LINES, 0), animate=False)
 

@@ -53,6 +53,11 @@ class QuestionInput(Input):
         self._focus_coming = True
         self.focus()
 
+    @property
+    def typing(self) -> bool:
+        """Keys typed over the results are on their way here: the focus has not arrived."""
+        return self._focus_coming
+
     def select_question(self) -> None:
         """Focus with the old question selected, so typing replaces it (Escape)."""
         self.focus()
