@@ -4,8 +4,9 @@ SQLite because one file gives us transactions (an update commits whole or not at
 and WAL snapshots (a reader keeps answering from the last commit while a writer works).
 The store is the index's commit point: a passage exists when its row here is committed,
 and the lexical index (tantivy, `qa.index.lexical`) and the FAISS file follow it.
-Vectors are stored here too, as float32 blobs: the FAISS file is then a derived copy that
-can always be rebuilt without re-embedding anything. This module holds the schema, the
+Vectors are stored here too, passages' as float32 blobs (the FAISS file is then a derived
+copy that can always be rebuilt without re-embedding anything), sentences' as int8 codes
+with a scale (`qa.index.sentence_codec`). This module holds the schema, the
 connection, transactions and the rows; the skipped-file registry reads and writes its
 own table through `Store.db`.
 
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QaError, as_user_error
+from qa.index import sentence_codec
 from qa.index.copies import CopyRegistry
 from qa.index.records import DocumentFields, DocumentRecord, NewChunk, Passage, StoredDocument
 from qa.index.skipped import SkippedFiles
@@ -35,7 +37,9 @@ from qa.index.skipped import SkippedFiles
 # 2: the lexical index moved from FTS5 to tantivy; sections (pages or chapters, with
 # titles and OCR flags) replaced pages; MinHash signatures, LSH bands and copies
 # (republished documents).
-SCHEMA_VERSION = 2
+# 3: sentence vectors pooled from their passage's forward pass, stored as int8 codes
+# with a scale (`qa.index.sentence_codec`), only for sentences that lie in a passage.
+SCHEMA_VERSION = 3
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 
 _SCHEMA = """
@@ -70,6 +74,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
+    scale REAL NOT NULL,
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
@@ -248,9 +253,10 @@ class Store:
                  _blob(chunk.vector)),
             )
             ids.append(cur.lastrowid)
+        codes = sentence_codec.encode(np.array([v for _, _, v in sentences]))
         self.db.executemany(
-            "INSERT INTO sentences(doc_id, start, end, vector) VALUES (?,?,?,?)",
-            [(doc_id, s, e, _blob(v)) for s, e, v in sentences],
+            "INSERT INTO sentences(doc_id, start, end, scale, vector) VALUES (?,?,?,?,?)",
+            [(doc_id, s, e, *code) for (s, e, _), code in zip(sentences, codes, strict=True)],
         )
         return ids
 
@@ -319,13 +325,16 @@ class Store:
         )
         return dict(rows.fetchall())
 
-    def sentences_within(self, doc_id: int, start: int, end: int) -> list[tuple[int, int, bytes]]:
-        """Sentences lying inside [start, end) of a document, with their vectors."""
-        return self.db.execute(
-            "SELECT start, end, vector FROM sentences WHERE doc_id = ? AND start >= ? AND end <= ?"
-            " ORDER BY start",
+    def sentences_within(self, doc_id: int, start: int, end: int
+                         ) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Sentences lying inside [start, end) of a document, and their vectors as an
+        (n, dimension) float32 matrix (decoded, near unit length)."""
+        rows = self.db.execute(
+            "SELECT start, end, scale, vector FROM sentences"
+            " WHERE doc_id = ? AND start >= ? AND end <= ? ORDER BY start",
             (doc_id, start, end),
         ).fetchall()
+        return [(r[0], r[1]) for r in rows], sentence_codec.decode([r[2:] for r in rows])
 
     def vectors_of(self, chunk_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Ids (of those still stored) and vectors of the given chunks."""
