@@ -2,10 +2,11 @@
 
 Indexing runs the same ONNX transformer as queries (`qa.embed.onnx_model`), exported
 once into the index by `install_query_encoder`. So `qa add` and `qa index` never import
-torch or sentence-transformers (6 to 9 s) once an index exists, and a passage and its
-sentences cost one forward pass: sentence vectors are pooled from the passage's own
-token embeddings (`qa.embed.pooling`). sentence-transformers stays the reference
-(`qa.embed.reference_embedder`), and a test holds the two to the same vectors.
+torch or sentence-transformers (6 to 9 s) once an index exists. Texts go through in
+length-sorted batches, so little is spent on padding. Sentence vectors come from a pass
+over each sentence's text, or are pooled from the passage's own pass
+(`settings.SENTENCE_VECTORS`, `qa.embed.pooling`). sentence-transformers stays the
+reference (`qa.embed.reference_embedder`), and a test holds the two to the same vectors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from qa import settings
 from qa.embed.model import DIMENSION
 from qa.embed.pooling import PassageEmbeddings, embed_in_batches
 
@@ -62,11 +64,36 @@ def empty_embeddings() -> PassageEmbeddings:
                              np.zeros((0, DIMENSION), dtype=np.float32))
 
 
-class DocumentEmbedder:
-    """Turns passages into unit-length float32 vectors of DIMENSION floats, and their
-    sentences too, with the index's ONNX model.
+class PassEmbedder:
+    """What the ONNX embedder and the reference share: turning forward passes into
+    passage and sentence vectors. Subclasses run one pass (`_one_pass`)."""
 
-    The ONNX session is opened on the first `embed`, so a writer with nothing to embed
+    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        raise NotImplementedError
+
+    def embed(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        """Passage vectors, and sentence vectors as `settings.SENTENCE_VECTORS` says:
+        pooled from the passages' pass, or from a second pass over the sentences."""
+        if not texts:
+            return empty_embeddings()
+        if settings.SENTENCE_VECTORS == "pooled":
+            return self._one_pass(texts, sentence_spans)
+        sentences = [text[s:e] for text, spans in zip(texts, sentence_spans, strict=True)
+                     for s, e in spans]
+        return PassageEmbeddings(self.encode(texts), self.encode(sentences))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors of whole texts (an (n, DIMENSION) float32 array of unit rows)."""
+        if not texts:
+            return empty_embeddings().passages
+        return self._one_pass(texts, [()] * len(texts)).passages
+
+
+class DocumentEmbedder(PassEmbedder):
+    """Turns passages and their sentences into unit-length float32 vectors of DIMENSION
+    floats, with the index's ONNX model.
+
+    The ONNX session is opened on the first pass, so a writer with nothing to embed
     never pays for it.
     """
 
@@ -84,12 +111,10 @@ class DocumentEmbedder:
         if self._path is None:
             self._path = path
 
-    def embed(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
-        """One forward pass per passage, in length-sorted batches of BATCH_SIZE."""
-        if not texts:
-            return empty_embeddings()
+    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        """One forward pass per text, in length-sorted batches of BATCH_SIZE."""
         if self._path is None:
-            raise RuntimeError("DocumentEmbedder.embed before install_query_encoder")
+            raise RuntimeError("DocumentEmbedder used before install_query_encoder")
         if self._model is None:
             from qa.embed.onnx_model import OnnxTransformer
 
@@ -104,7 +129,3 @@ class DocumentEmbedder:
 
         return embed_in_batches(forward, [len(e.ids) for e in encodings], sentence_spans,
                                 BATCH_SIZE)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors alone (an (n, DIMENSION) float32 array of unit rows)."""
-        return self.embed(texts, [()] * len(texts)).passages

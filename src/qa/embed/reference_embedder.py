@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.embed.document_embedder import SentenceSpans, empty_embeddings, export_once
+from qa.embed.document_embedder import PassEmbedder, SentenceSpans, export_once
 from qa.embed.model import MAX_WORDPIECES, model_dir, set_offline_env
 from qa.embed.pooling import PassageEmbeddings, embed_in_batches
 
@@ -26,7 +26,7 @@ MAX_DEFAULT_THREADS = 2
 BATCH_SIZE = 32
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(PassEmbedder):
     """Passages and their sentence spans through sentence-transformers' own modules.
 
     The model is loaded on the first `embed`, so a writer with nothing to embed never
@@ -63,11 +63,9 @@ class SentenceTransformerEmbedder:
         self._model = model
         return model
 
-    def embed(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
         """The model's forward pass (transformer, mean pooling, normalisation) gives the
-        passage vectors; its token embeddings give the sentence vectors."""
-        if not texts:
-            return empty_embeddings()
+        passage vectors; its token embeddings give the pooled sentence vectors."""
         import torch
 
         model = self._loaded()
@@ -86,10 +84,6 @@ class SentenceTransformerEmbedder:
                     [offsets[row, : mask[row].sum()] for row in range(len(batch))])
 
         return embed_in_batches(forward, lengths, sentence_spans, BATCH_SIZE)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors alone (an (n, DIMENSION) float32 array of unit rows)."""
-        return self.embed(texts, [()] * len(texts)).passages
 
     def install_query_encoder(self, path: Path) -> None:
         """Export the ONNX query encoder to `path` (in the index) once."""

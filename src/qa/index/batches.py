@@ -34,7 +34,7 @@ BATCH_CHUNKS = 256
 @dataclass(frozen=True)
 class EmbeddedDocument:
     """A prepared document with one vector per passage, and its sentences (document
-    offsets) with one vector each, pooled from their passage's forward pass."""
+    offsets) with one vector each."""
 
     prepared: PreparedDocument
     chunk_vectors: np.ndarray
@@ -47,8 +47,8 @@ class EmbeddedDocument:
 
 
 def embed_documents(embedder: Embedder, batch: list[PreparedDocument]) -> list[EmbeddedDocument]:
-    """Embed a batch's passages (with their title prefix) in one call, so the model
-    batches across documents; each sentence's vector comes from its passage's pass."""
+    """Embed a batch's passages (with their title prefix) and their sentences (as spans
+    of those texts) in one call, so the model batches across documents."""
     texts: list[str] = []
     spans: list[list[tuple[int, int]]] = []
     owned: list[list[tuple[int, int]]] = []

@@ -37,8 +37,8 @@ from qa.index.skipped import SkippedFiles
 # 2: the lexical index moved from FTS5 to tantivy; sections (pages or chapters, with
 # titles and OCR flags) replaced pages; MinHash signatures, LSH bands and copies
 # (republished documents).
-# 3: sentence vectors pooled from their passage's forward pass, stored as int8 codes
-# with a scale (`qa.index.sentence_codec`), only for sentences that lie in a passage.
+# 3: sentence vectors stored as int8 codes with a scale (`qa.index.sentence_codec`),
+# only for sentences that lie whole in a passage.
 SCHEMA_VERSION = 3
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 

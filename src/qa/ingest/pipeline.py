@@ -35,10 +35,11 @@ class PreparedDocument:
         return [embedding_text(self.doc.title, c.text) for c in self.chunks]
 
     def passage_sentences(self) -> list[list[tuple[int, int]]]:
-        """Each passage's sentences, the ones whose vectors come from its forward pass:
-        every sentence lying whole in a passage, given to the first passage that holds
-        it (passages overlap by whole sentences). A sentence cut by the chunker (longer
-        than a passage) lies in no passage, and marking can never choose it."""
+        """Each passage's sentences, embedded with it (and, with pooled sentence vectors,
+        from its forward pass): every sentence lying whole in a passage, given to the
+        first passage that holds it (passages overlap by whole sentences). A sentence
+        cut by the chunker (longer than a passage) lies in no passage, and marking could
+        never choose it, so it gets no vector."""
         out: list[list[tuple[int, int]]] = [[] for _ in self.chunks]
         first = 0
         for start, end in self.sentences:

@@ -1,9 +1,8 @@
 """Mark the sentence of a passage that answers the question.
 
-Each sentence's vector is stored at indexing time (pooled from its passage's forward
-pass, kept as int8 codes), so marking costs one small matrix product per passage, and it
-works for passages found by the dense side alone, which may share no word with the
-question.
+Each sentence's vector is stored at indexing time (as int8 codes), so marking costs one
+small matrix product per passage, and it works for passages found by the dense side
+alone, which may share no word with the question.
 """
 
 from __future__ import annotations
