@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import settings
 from qa.corpus.walk import scan_corpus
 from qa.embed.document_embedder import DocumentEmbedder
 from qa.embed.model import DIMENSION, MAX_WORDPIECES, count_wordpieces, model_dir, set_offline_env
@@ -133,11 +134,15 @@ def test_reference_passage_vectors_are_sentence_transformers_encode(
     _assert_close_rows(texts, document_embedder.encode(texts), library)
 
 
+@pytest.mark.parametrize("source", ["separate", "pooled"])
 def test_onnx_indexing_matches_reference_on_corpus_passages_and_sentences(
-    onnx_embedder: DocumentEmbedder, document_embedder: SentenceTransformerEmbedder
+    source: str, onnx_embedder: DocumentEmbedder,
+    document_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The corpus's real passages and sentences, batched as `qa index` batches them:
-    every passage and every pooled sentence vector agrees with the reference."""
+    every passage and every sentence vector (from a separate pass, or pooled from the
+    passage's) agrees with the reference."""
+    monkeypatch.setattr(settings, "SENTENCE_VECTORS", source)
     files = scan_corpus(CORPUS)
     prepared = [prepare(f, f.path.read_bytes(), fits_model) for f in files]
     ours = embed_documents(onnx_embedder, prepared)
@@ -151,6 +156,18 @@ def test_onnx_indexing_matches_reference_on_corpus_passages_and_sentences(
                            theirs.sentence_vectors)
         np.testing.assert_allclose(np.linalg.norm(mine.sentence_vectors, axis=1), 1.0,
                                    atol=1e-5)
+
+
+def test_pooled_sentences_differ_from_separate_ones(onnx_embedder: DocumentEmbedder,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The setting takes effect: a sentence pooled in its passage's context is not the
+    sentence embedded alone, and the separate pass is the sentence embedded alone."""
+    text, spans = f"Talks\n\n{_SENTENCE}{_SENTENCE}", [[(7, 7 + len(_SENTENCE) - 1)]]
+    alone = onnx_embedder.encode([_SENTENCE.strip()])
+    np.testing.assert_allclose(onnx_embedder.embed([text], spans).sentences, alone, atol=1e-5)
+    monkeypatch.setattr(settings, "SENTENCE_VECTORS", "pooled")
+    pooled = onnx_embedder.embed([text], spans).sentences
+    assert 0.5 < float(pooled[0] @ alone[0]) < 0.999
 
 
 def test_onnx_indexing_truncates_like_reference(

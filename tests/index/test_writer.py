@@ -19,6 +19,7 @@ from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
 from tests.conftest import assert_one_line_error, live, run_qa
+from tests.support.fake_model import FakeDocumentEmbedder
 
 
 def _index(paths: Paths, embedder, **kw):
@@ -178,3 +179,36 @@ def test_scan_ignores_links_out_of_the_corpus_and_looping_folders(corpus_copy, t
     assert "escape.md" not in rels
     assert not any(r.startswith("loop/") for r in rels)
     assert "alias.md" in rels and len(rels) == 6
+
+
+def test_index_from_before_compact_sentence_vectors_asks_for_a_rebuild_then_works(
+        corpus_copy, fake_model):
+    """A schema-2 index (float32 sentence vectors, no sentence_vectors entry in its
+    manifest) gets one line naming the fix, from `qa index` and `qa ask` alike; the
+    rebuild it asks for then answers."""
+    _index(corpus_copy, FakeDocumentEmbedder())
+    manifest_path = live(corpus_copy.index) / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["schema_version"] = 2
+    del data["model"]["sentence_vectors"]
+    manifest_path.write_text(json.dumps(data))
+    for command in (["index"], ["ask", "why did Baku reject mediators?"]):
+        result = run_qa(corpus_copy, *command)
+        assert result.returncode == 3, result.stderr
+        assert_one_line_error(result, f"schema_version = 2, this qa uses {SCHEMA_VERSION}",
+                              "run `qa index --rebuild`")
+    assert run_qa(corpus_copy, "index", "--rebuild").returncode == 0
+    answered = run_qa(corpus_copy, "ask", "--json", "why did Baku reject mediators?")
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["results"][0]["answer"]
+
+
+def test_index_with_other_sentence_vectors_asks_for_a_rebuild(corpus_copy, fake_embedder):
+    _index(corpus_copy, fake_embedder)
+    manifest_path = live(corpus_copy.index) / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["model"]["sentence_vectors"] = "pooled"
+    manifest_path.write_text(json.dumps(data))
+    result = run_qa(corpus_copy, "ask", "why did Baku reject mediators?")
+    assert_one_line_error(result, "model.sentence_vectors = 'pooled', this qa uses 'separate'",
+                          "run `qa index --rebuild`")
