@@ -31,7 +31,7 @@ from qa.embed.reference_embedder import SentenceTransformerEmbedder
 from qa.index.batches import embed_documents
 from qa.index.preparation import fits_model
 from qa.ingest.pipeline import prepare
-from tests.conftest import CORPUS, DEV_QUESTIONS
+from tests.conftest import CORPUS, DEV_QUESTIONS, run_qa
 
 pytestmark = pytest.mark.e2e  # every test here loads the real model
 
@@ -285,3 +285,30 @@ def test_light_modules_do_not_import_torch(module: str) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+def test_qa_add_to_an_index_imports_no_torch(index_copy, tmp_path: Path) -> None:
+    """`qa add` embeds with the index's ONNX file: no torch, transformers or
+    sentence-transformers in the process, and the new document answers."""
+    note = tmp_path / "gazakh-note.md"
+    note.write_text("---\ntitle: A note from Gazakh\n---\n\nThe border commission met in"
+                    " Gazakh on Tuesday to mark the first kilometres of the frontier.\n",
+                    encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import sys
+        from qa.cli import main
+        sys.argv = ["qa", "add", "--quiet", {str(note)!r}]
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        heavy = {{"torch", "transformers", "sentence_transformers"}} & set(sys.modules)
+        assert not heavy, heavy
+    """)
+    env = {**os.environ, "QA_CORPUS": str(index_copy.corpus), "QA_INDEX": str(index_copy.index)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ran = run_qa(index_copy, "ask", "--json", "-k", "1",
+                 "when did the border commission meet in Gazakh?")
+    assert json.loads(ran.stdout)["results"][0]["doc"] == note.name
