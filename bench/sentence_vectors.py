@@ -1,7 +1,8 @@
 """Answer marking with sentence vectors pooled from their passage's forward pass or from a
 separate pass, and what each storage format costs, against the base commit.
 
-Usage: .venv/bin/python bench/sentence_vectors.py [--base-commit 81caede] [--skip-base]
+Usage: nice -n 10 .venv/bin/python bench/sentence_vectors.py [--base-commit 81caede]
+                                                            [--skip-base]
 
 1. `qa eval` as a user runs it, on ../shared/eval/dev.jsonl over corpus/ and on
    ../shared/eval/squad-dev, by this tree and by the base commit (its src/ extracted
@@ -53,7 +54,7 @@ MARKING_ROWS = ("top passage's marked sentence", "marked sentence holds it",
 
 def qa_eval(src: Path, questions: Path, corpus: Path, index: Path) -> str:
     env = {**os.environ, "PYTHONPATH": str(src)}
-    done = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "qa", "eval",
+    done = subprocess.run([sys.executable, "-m", "qa", "eval",
                            str(questions), "--corpus", str(corpus), "--index", str(index)],
                           capture_output=True, text=True, env=env, check=True)
     return done.stdout
