@@ -110,13 +110,15 @@ def test_missing_and_empty_corpus(tmp_path, fake_embedder):
         _index(Paths(tmp_path / "empty", tmp_path / "index"), fake_embedder)
 
 
-def test_index_with_other_model_is_refused(corpus_copy, fake_embedder):
+@pytest.mark.parametrize(("key", "value"), [("name", "some/other-model"),
+                                            ("sentence_vectors", "pooled")])
+def test_index_with_other_model_is_refused(corpus_copy, fake_embedder, key, value):
     _index(corpus_copy, fake_embedder)
     manifest_path = live(corpus_copy.index) / "manifest.json"
     data = json.loads(manifest_path.read_text())
-    data["model"]["name"] = "some/other-model"
+    data["model"][key] = value
     manifest_path.write_text(json.dumps(data))
-    with pytest.raises(IndexIncompatible, match=r"model.name = 'some/other-model'.*--rebuild"):
+    with pytest.raises(IndexIncompatible, match=rf"model.{key} = '{value}'.*--rebuild"):
         _index(corpus_copy, fake_embedder)
     with pytest.raises(IndexIncompatible):
         Searcher(corpus_copy.index, encoder=fake_embedder)
@@ -129,15 +131,23 @@ def test_index_of_an_older_schema_asks_for_a_rebuild(corpus_copy, fake_embedder)
     """Schema 2 stores sections (pages or chapters, OCR flags): a schema-1 index cannot
     cite them, so every command names the difference and the one fix."""
     _index(corpus_copy, fake_embedder)
-    manifest_path = live(corpus_copy.index) / "manifest.json"
+    _as_schema(corpus_copy, 1)
+
+
+def _as_schema(paths: Paths, version: int) -> None:
+    """Rewrite the live manifest as schema `version` wrote it; every command then names
+    the difference and the one fix."""
+    manifest_path = live(paths.index) / "manifest.json"
     data = json.loads(manifest_path.read_text())
-    data["schema_version"] = 1
+    data["schema_version"] = version
+    if version < 3:
+        del data["model"]["sentence_vectors"]
     manifest_path.write_text(json.dumps(data))
     for command in (["index"], ["ask", "why did Baku reject mediators?"]):
-        result = run_qa(corpus_copy, *command)
+        result = run_qa(paths, *command)
         assert result.returncode == 3, result.stderr
-        assert_one_line_error(result, f"schema_version = 1, this qa uses {SCHEMA_VERSION}",
-                              "run `qa index --rebuild`")
+        assert_one_line_error(result, f"schema_version = {version}, this qa uses"
+                              f" {SCHEMA_VERSION}", "run `qa index --rebuild`")
 
 
 def test_corrupt_vectors_file_is_detected_and_rebuilt(corpus_copy, fake_embedder):
@@ -187,28 +197,9 @@ def test_index_from_before_compact_sentence_vectors_asks_for_a_rebuild_then_work
     manifest) gets one line naming the fix, from `qa index` and `qa ask` alike; the
     rebuild it asks for then answers."""
     _index(corpus_copy, FakeDocumentEmbedder())
-    manifest_path = live(corpus_copy.index) / "manifest.json"
-    data = json.loads(manifest_path.read_text())
-    data["schema_version"] = 2
-    del data["model"]["sentence_vectors"]
-    manifest_path.write_text(json.dumps(data))
-    for command in (["index"], ["ask", "why did Baku reject mediators?"]):
-        result = run_qa(corpus_copy, *command)
-        assert result.returncode == 3, result.stderr
-        assert_one_line_error(result, f"schema_version = 2, this qa uses {SCHEMA_VERSION}",
-                              "run `qa index --rebuild`")
+    _as_schema(corpus_copy, 2)
     assert run_qa(corpus_copy, "index", "--rebuild").returncode == 0
     answered = run_qa(corpus_copy, "ask", "--json", "why did Baku reject mediators?")
     assert answered.returncode == 0, answered.stderr
     assert json.loads(answered.stdout)["results"][0]["answer"]
 
-
-def test_index_with_other_sentence_vectors_asks_for_a_rebuild(corpus_copy, fake_embedder):
-    _index(corpus_copy, fake_embedder)
-    manifest_path = live(corpus_copy.index) / "manifest.json"
-    data = json.loads(manifest_path.read_text())
-    data["model"]["sentence_vectors"] = "pooled"
-    manifest_path.write_text(json.dumps(data))
-    result = run_qa(corpus_copy, "ask", "why did Baku reject mediators?")
-    assert_one_line_error(result, "model.sentence_vectors = 'pooled', this qa uses 'separate'",
-                          "run `qa index --rebuild`")
