@@ -202,4 +202,3 @@ def test_index_from_before_compact_sentence_vectors_asks_for_a_rebuild_then_work
     answered = run_qa(corpus_copy, "ask", "--json", "why did Baku reject mediators?")
     assert answered.returncode == 0, answered.stderr
     assert json.loads(answered.stdout)["results"][0]["answer"]
-
