@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed.document_embedder import DocumentEmbedder
 from qa.embed.onnx_export import export_query_encoder
 from qa.embed.query_encoder import QueryEncoder
+from qa.embed.reference_embedder import SentenceTransformerEmbedder
 from qa.evaluation.questions import load_questions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def main() -> None:
         path = Path(tmp) / "query_encoder.onnx"
         export_query_encoder(path)
         onnx = QueryEncoder(path).encode(questions)
-    torch_vectors = DocumentEmbedder().encode(questions)
+    torch_vectors = SentenceTransformerEmbedder().encode(questions)
     cosines = np.sum(onnx * torch_vectors, axis=1)
     print(f"{len(questions)} dev questions: lowest cosine ONNX vs sentence-transformers"
           f" {cosines.min():.7f}, largest |1 - cos| {np.abs(1 - cosines).max():.2e}")

@@ -261,8 +261,11 @@ def add_and_remove(targets: list[Paths], vocab: Vocabulary, repeats: int) -> lis
     """Median seconds to add, then remove, one 1,000-word document, for each index;
     alternated between the indexes so the machine's drift weighs on each alike."""
     from qa.embed.document_embedder import DocumentEmbedder
+    from qa.embed.model import fingerprint
+    from qa.index.layout import encoder_path
 
     embedder = DocumentEmbedder()
+    embedder.install_query_encoder(encoder_path(targets[0].index, fingerprint()))
     embedder.encode(["load the model before timing"])
     adds: dict[int, list[float]] = {i: [] for i in range(len(targets))}
     removes: dict[int, list[float]] = {i: [] for i in range(len(targets))}

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from qa.embed.pooling import PassageEmbeddings
 from qa.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +50,13 @@ class FakeEmbedder:
             if norm:
                 out[row] /= norm
         return out
+
+    def embed(self, texts: list[str],
+              sentence_spans: Sequence[Sequence[tuple[int, int]]]) -> PassageEmbeddings:
+        """The writer's call: each text, and each of its sentence spans on its own."""
+        sentences = [text[s:e] for text, spans in zip(texts, sentence_spans, strict=True)
+                     for s, e in spans]
+        return PassageEmbeddings(self.encode(texts), self.encode(sentences))
 
     def install_query_encoder(self, path: Path) -> None:
         """Nothing to install: tests hand this embedder to the searcher for questions."""

@@ -42,6 +42,13 @@ TOKEN_ENCODING = "cl100k_base"
 # Prefix each passage with its document title when embedding (not when displaying).
 EMBED_TITLE = True
 
+# Where answer marking's sentence vectors come from: "separate", a forward pass over each
+# sentence's own text, or "pooled", the mean of the sentence's token embeddings in its
+# passage's forward pass (no second pass: about half the embedding work of indexing).
+# Pooled vectors marked worse (bench/sentence_vectors.py, docs/sentence-vectors.md), so
+# the separate pass stays. Recorded in the manifest: another value needs a rebuild.
+SENTENCE_VECTORS = "separate"
+
 
 def lock_timeout() -> float:
     """Seconds a second indexer waits for the first (QA_LOCK_TIMEOUT, default 600)."""

@@ -112,15 +112,16 @@ def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path: Path,
 
 
 
-def _wait_for_torch(pid: int, timeout: float = 60.0) -> None:
-    """Block until the process has torch mapped (Linux /proc), i.e. imports are over."""
+def _wait_for_model_runtime(pid: int, timeout: float = 60.0) -> None:
+    """Block until the process has onnxruntime mapped (Linux /proc): it is imported when
+    the first batch is about to be embedded, so loading and chunking are over."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         maps = Path(f"/proc/{pid}/maps")
-        if maps.exists() and "libtorch_cpu" in maps.read_text(errors="replace"):
+        if maps.exists() and "onnxruntime" in maps.read_text(errors="replace"):
             return
         time.sleep(0.05)
-    raise AssertionError("qa index never loaded torch")
+    raise AssertionError("qa index never loaded onnxruntime")
 
 
 def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths,
@@ -136,7 +137,7 @@ def test_real_qa_index_killed_mid_run_then_qa_ask_answers(index_copy: Paths,
                 encoding="utf-8")
         proc = subprocess.Popen([*QA, "index"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        _wait_for_torch(proc.pid)  # imports done: the model loads, then embeds
+        _wait_for_model_runtime(proc.pid)  # chunking done: the model loads, then embeds
         time.sleep(rng.uniform(0.5, 3.0))
         assert proc.poll() is None, "the update finished before the kill"
         proc.kill()

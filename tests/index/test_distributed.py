@@ -35,7 +35,12 @@ from tests.conftest import (
     run_qa,
     run_qa_process,
 )
-from tests.support.index_equality import assert_same_index, index_content, stored_vectors
+from tests.support.index_equality import (
+    assert_close_vector,
+    assert_same_index,
+    index_content,
+    stored_vectors,
+)
 
 # Not importorskip: Ray must first be imported by the cluster fixture, after RAY_ENV is set.
 pytestmark = pytest.mark.skipif(find_spec("ray") is None,
@@ -154,7 +159,7 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
     reference = stored_vectors(real_index.index)
     for (kind, path, start), vector in stored_vectors(paths.index).items():
         original = reference[(kind, re.sub(r"^c\d-", "", path), start)]
-        assert abs(vector - original).max() <= 1e-5
+        assert_close_vector((kind, path, start), vector, original)
 
 
 def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_copy: Paths,

@@ -17,6 +17,7 @@ from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
 from tests.conftest import assert_one_line_error, live, run_qa
+from tests.support.fake_model import FakeDocumentEmbedder
 from tests.support.index_equality import assert_segments_committed
 
 
@@ -111,13 +112,15 @@ def test_missing_and_empty_corpus(tmp_path, fake_embedder):
         _index(Paths(tmp_path / "empty", tmp_path / "index"), fake_embedder)
 
 
-def test_index_with_other_model_is_refused(corpus_copy, fake_embedder):
+@pytest.mark.parametrize(("key", "value"), [("name", "some/other-model"),
+                                            ("sentence_vectors", "pooled")])
+def test_index_with_other_model_is_refused(corpus_copy, fake_embedder, key, value):
     _index(corpus_copy, fake_embedder)
     manifest_path = live(corpus_copy.index) / "manifest.json"
     data = json.loads(manifest_path.read_text())
-    data["model"]["name"] = "some/other-model"
+    data["model"][key] = value
     manifest_path.write_text(json.dumps(data))
-    with pytest.raises(IndexIncompatible, match=r"model.name = 'some/other-model'.*--rebuild"):
+    with pytest.raises(IndexIncompatible, match=rf"model.{key} = '{value}'.*--rebuild"):
         _index(corpus_copy, fake_embedder)
     with pytest.raises(IndexIncompatible):
         Searcher(corpus_copy.index, encoder=fake_embedder)
@@ -130,15 +133,23 @@ def test_index_of_an_older_schema_asks_for_a_rebuild(corpus_copy, fake_embedder)
     """Schema 2 stores sections (pages or chapters, OCR flags): a schema-1 index cannot
     cite them, so every command names the difference and the one fix."""
     _index(corpus_copy, fake_embedder)
-    manifest_path = live(corpus_copy.index) / "manifest.json"
+    _as_schema(corpus_copy, 1)
+
+
+def _as_schema(paths: Paths, version: int) -> None:
+    """Rewrite the live manifest as schema `version` wrote it; every command then names
+    the difference and the one fix."""
+    manifest_path = live(paths.index) / "manifest.json"
     data = json.loads(manifest_path.read_text())
-    data["schema_version"] = 1
+    data["schema_version"] = version
+    if version < 3:
+        del data["model"]["sentence_vectors"]
     manifest_path.write_text(json.dumps(data))
     for command in (["index"], ["ask", "why did Baku reject mediators?"]):
-        result = run_qa(corpus_copy, *command)
+        result = run_qa(paths, *command)
         assert result.returncode == 3, result.stderr
-        assert_one_line_error(result, f"schema_version = 1, this qa uses {SCHEMA_VERSION}",
-                              "run `qa index --rebuild`")
+        assert_one_line_error(result, f"schema_version = {version}, this qa uses"
+                              f" {SCHEMA_VERSION}", "run `qa index --rebuild`")
 
 
 def test_a_damaged_vector_segment_is_named_then_its_documents_re_embedded(
@@ -194,3 +205,16 @@ def test_scan_ignores_links_out_of_the_corpus_and_looping_folders(corpus_copy, t
     assert "escape.md" not in rels
     assert not any(r.startswith("loop/") for r in rels)
     assert "alias.md" in rels and len(rels) == 6
+
+
+def test_index_from_before_compact_sentence_vectors_asks_for_a_rebuild_then_works(
+        corpus_copy, fake_model):
+    """A schema-2 index (float32 sentence vectors, no sentence_vectors entry in its
+    manifest) gets one line naming the fix, from `qa index` and `qa ask` alike; the
+    rebuild it asks for then answers."""
+    _index(corpus_copy, FakeDocumentEmbedder())
+    _as_schema(corpus_copy, 2)
+    assert run_qa(corpus_copy, "index", "--rebuild").returncode == 0
+    answered = run_qa(corpus_copy, "ask", "--json", "why did Baku reject mediators?")
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["results"][0]["answer"]

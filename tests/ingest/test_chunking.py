@@ -87,3 +87,37 @@ def test_no_passage_straddles_a_page_break():
     chunks = chunk_text(text, ChunkerSettings(160, 40, "cl100k_base"), count_tokens,
                         lambda s: True, breaks=breaks)
     assert [c.text for c in chunks] == pages
+
+
+def _prepared(rel: str, text: str):
+    from qa.corpus.walk import CorpusFile
+    from qa.index.preparation import fits_model
+    from qa.ingest.pipeline import prepare
+
+    return prepare(CorpusFile(rel, rel, len(text), 0), text.encode(), fits_model)
+
+
+def test_each_sentence_is_pooled_from_the_first_passage_holding_it_whole():
+    for path in sorted(CORPUS.glob("*.md")):
+        p = _prepared(path.name, path.read_text(encoding="utf-8"))
+        owned = p.passage_sentences()
+        assert len(owned) == len(p.chunks)
+        flat = [span for spans in owned for span in spans]
+        assert len(flat) == len(set(flat)) and set(flat) <= set(p.sentences)
+        for number, spans in enumerate(owned):
+            for s, e in spans:
+                holding = [i for i, c in enumerate(p.chunks) if c.start <= s and e <= c.end]
+                assert holding[0] == number
+        # every sentence that some passage holds whole has a vector
+        held = {(s, e) for s, e in p.sentences
+                if any(c.start <= s and e <= c.end for c in p.chunks)}
+        assert set(flat) == held
+        assert len(held) == len(p.sentences)  # the articles have no over-long sentence
+
+
+def test_a_sentence_longer_than_a_passage_is_pooled_from_none():
+    giant = " ".join(f"word{n}" for n in range(600)) + "."
+    p = _prepared("giant.md", f"A short opening sentence.\n\n{giant}\n\nA closing one.")
+    assert len(p.sentences) == 3 and len(p.chunks) > 2
+    owned = [span for spans in p.passage_sentences() for span in spans]
+    assert owned == [p.sentences[0], p.sentences[2]]

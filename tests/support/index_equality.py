@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.hashing import file_sha256
+from qa.index import sentence_codec
 from qa.index.layout import STORE_FILE, VECTORS_DIR
 from qa.index.store import Store
 from qa.index.vectors import open_dense
@@ -58,28 +59,39 @@ def stored_vectors(index_dir: Path) -> dict[tuple[str, str, int], np.ndarray]:
         "SELECT c.id, d.path, c.start FROM chunks c JOIN documents d ON d.id = c.doc_id")}
     ids, matrix = open_dense(store).all_vectors()
     out = {("chunk", *where[cid]): v for cid, v in zip(ids.tolist(), matrix, strict=True)}
-    rows = store.db.execute("SELECT d.path, t.start, t.vector FROM sentences t"
-                            " JOIN documents d ON d.id = t.doc_id").fetchall()
-    out.update({("sentence", path, start): np.frombuffer(blob, dtype=np.float32)
-                for path, start, blob in rows})
+    rows = store.db.execute("SELECT d.path, s.start, s.scale, s.vector FROM sentences s"
+                            " JOIN documents d ON d.id = s.doc_id").fetchall()
+    decoded = sentence_codec.decode([r[2:] for r in rows])
+    out.update({("sentence", r[0], r[1]): v for r, v in zip(rows, decoded, strict=True)})
     store.close()
     return out
 
 
 def assert_same_index(built: Path, reference: Path, questions: list[str], embedder=None,
                       atol: float = 1e-5) -> None:
-    """Same documents, passages, offsets and answers; every vector within `atol`.
+    """Same documents, passages, offsets and answers; every vector within `atol`, and
+    each sentence vector within one int8 step of its stored codes besides.
 
     Vectors are compared with a tolerance, not rounded: a batch of other lengths pads
-    differently, which moves the last float bits (well under 1e-6 in practice)."""
+    differently, which moves the last float bits (well under 1e-6 in practice), and
+    that can tip a sentence vector's coordinate to the next int8 code."""
     got = index_content(built, embedder, questions)
     want = index_content(reference, embedder, questions)
     assert got.pop("vectors").keys() == want.pop("vectors").keys()
     assert got == want
     got_vectors, want_vectors = stored_vectors(built), stored_vectors(reference)
     assert got_vectors.keys() == want_vectors.keys()
-    worst = max(float(np.abs(got_vectors[k] - want_vectors[k]).max()) for k in want_vectors)
-    assert worst <= atol, f"largest vector difference {worst:g}"
+    for key, want_vector in want_vectors.items():
+        assert_close_vector(key, got_vectors[key], want_vector, atol)
+
+
+def assert_close_vector(key: tuple[str, str, int], got: np.ndarray, want: np.ndarray,
+                        atol: float = 1e-5) -> None:
+    """`got` within `atol` of `want`, plus one int8 step for a sentence vector (the
+    float noise of another batching can tip a coordinate to the next code)."""
+    step = np.abs(want).max() / 127 if key[0] == "sentence" else 0.0
+    worst = float(np.abs(got - want).max())
+    assert worst <= atol + 1.01 * step, f"{key}: largest vector difference {worst:g}"
 
 
 def assert_segments_committed(generation: Path) -> None:

@@ -1,99 +1,131 @@
-"""Passage embedding for indexing, with sentence-transformers on CPU.
+"""Passage and sentence embedding for indexing, with the ONNX model and onnxruntime.
 
-Indexing is the one place that may pay for torch: it runs rarely and in bulk, where
-sentence-transformers' batching (length-sorted, padded per batch) is what we want.
-Queries use the ONNX twin in `qa.embed.query_encoder` instead, which must produce the same
-vectors; both therefore read the same bundled model files from `qa.embed.model.model_dir()`.
+Indexing runs the same ONNX transformer as queries (`qa.embed.onnx_model`), exported
+once into the index by `install_query_encoder`. So `qa add` and `qa index` never import
+torch or sentence-transformers (6 to 9 s) once an index exists. Texts go through in
+length-sorted batches, so little is spent on padding. Sentence vectors come from a pass
+over each sentence's text, or are pooled from the passage's own pass
+(`settings.SENTENCE_VECTORS`, `qa.embed.pooling`). sentence-transformers stays the
+reference (`qa.embed.reference_embedder`), and a test holds the two to the same vectors.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from qa.embed.model import DIMENSION, MAX_WORDPIECES, model_dir, set_offline_env
+from qa import settings
+from qa.embed.model import DIMENSION
+from qa.embed.pooling import PassageEmbeddings, embed_in_batches
 
-# Measured on the 2-core target (200 passages of ~150 words, ~200 wordpieces): idle
-# machine, 1 thread ~14.3 texts/s, 2 threads ~22 texts/s. But with one core taken by
-# another process, 2 threads fell to ~10.5 texts/s (workers wait on each other), below
-# 1 thread's unchanged ~14.3; pass threads=1 when indexing beside other CPU-bound work.
-MAX_DEFAULT_THREADS = 2
+if TYPE_CHECKING:
+    from qa.embed.onnx_model import OnnxTransformer
+
+# Batches are sorted by length, so padding is small at any size; 16, 32 and 64 measured
+# within noise of each other on the 2-core target (87 SciFact passages, onnxruntime).
+BATCH_SIZE = 32
+# onnxruntime's intra-op pool. On the idle 2-core target two threads embed ~1.5x the
+# texts/s of one; with one core taken by another process, one thread did slightly better
+# (4.1 against 3.7 texts/s at a load of 13). Indexing is throughput-bound and usually
+# has the machine, so 2 by default; pass threads=1 beside other CPU-bound work.
+DEFAULT_THREADS = 2
+
+SentenceSpans = Sequence[Sequence[tuple[int, int]]]
 
 
 class Embedder(Protocol):
     """What the index writer needs of an embedder.
 
-    `encode` embeds passages. `install_query_encoder` puts into the index whatever
-    queries need to be embedded the same way: the real model exports its ONNX twin;
-    the tests' fake embedder encodes queries itself and installs nothing.
+    `install_query_encoder` puts into the index whatever queries need to be embedded the
+    same way (the real model exports its ONNX twin there, and then indexes with it too;
+    the tests' fake embedder encodes queries itself). The writer calls it before `embed`.
+    `embed` gives each text a vector, and each of its sentence spans (character offsets
+    in that text) a vector.
     """
-
-    def encode(self, texts: list[str]) -> np.ndarray: ...
 
     def install_query_encoder(self, path: Path) -> None: ...
 
+    def embed(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings: ...
 
-class DocumentEmbedder:
-    """Turns passages into unit-length float32 vectors of DIMENSION floats.
 
-    The model is loaded on the first `encode`, so a writer with nothing to embed never
-    pays for importing torch.
+def export_once(path: Path) -> None:
+    """Export the ONNX model to `path` unless it is there already."""
+    if not path.exists():
+        from qa.embed.onnx_export import export_query_encoder
+
+        export_query_encoder(path)
+
+
+def empty_embeddings() -> PassageEmbeddings:
+    return PassageEmbeddings(np.zeros((0, DIMENSION), dtype=np.float32),
+                             np.zeros((0, DIMENSION), dtype=np.float32))
+
+
+class PassEmbedder:
+    """What the ONNX embedder and the reference share: turning forward passes into
+    passage and sentence vectors. Subclasses run one pass (`_one_pass`)."""
+
+    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        raise NotImplementedError
+
+    def embed(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        """Passage vectors, and sentence vectors as `settings.SENTENCE_VECTORS` says:
+        pooled from the passages' pass, or from a second pass over the sentences."""
+        if not texts:
+            return empty_embeddings()
+        if settings.SENTENCE_VECTORS == "pooled":
+            return self._one_pass(texts, sentence_spans)
+        sentences = [text[s:e] for text, spans in zip(texts, sentence_spans, strict=True)
+                     for s, e in spans]
+        return PassageEmbeddings(self.encode(texts), self.encode(sentences))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors of whole texts (an (n, DIMENSION) float32 array of unit rows)."""
+        if not texts:
+            return empty_embeddings().passages
+        return self._one_pass(texts, [()] * len(texts)).passages
+
+
+class DocumentEmbedder(PassEmbedder):
+    """Turns passages and their sentences into unit-length float32 vectors of DIMENSION
+    floats, with the index's ONNX model.
+
+    The ONNX session is opened on the first pass, so a writer with nothing to embed
+    never pays for it.
     """
 
-    def __init__(self, threads: int | None = None, device: str = "cpu") -> None:
-        self._threads = threads
-        self._device = device  # "cuda" on a Ray actor given a GPU
-        self._model: Any = None
-
-    def _loaded(self) -> Any:
-        """Load the bundled model, offline, on the CPU unless a device is given (once).
-
-        `threads` sets torch's intra-op pool. The default is every core up to
-        MAX_DEFAULT_THREADS: indexing is throughput-bound and on the idle 2-core target
-        two threads give ~1.5x the texts/s of one, while torch's own default can
-        oversubscribe where cpu_count exceeds the cores actually granted. Note that
-        torch.set_num_threads is process-wide.
-        """
-        if self._model is not None:
-            return self._model
-        set_offline_env()  # before transformers is imported: it reads these at import
-        import torch
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        torch.set_num_threads(self._threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
-        hf_logging.disable_progress_bar()  # a "Loading weights" bar would garble CLI output
-        model = SentenceTransformer(str(model_dir()), device=self._device,
-                                    local_files_only=True)
-        # Explicit, not inherited from sentence_bert_config.json: the chunker sizes
-        # passages against MAX_WORDPIECES and the ONNX query path truncates at it too.
-        model.max_seq_length = MAX_WORDPIECES
-        self._model = model
-        return model
-
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Embed `texts` as an (n, DIMENSION) float32 array of L2-normalised rows.
-
-        Normalised so that inner product is cosine in the FAISS index.
-        """
-        if not texts:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
-        vectors = self._loaded().encode(
-            texts,
-            batch_size=batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    def __init__(self, threads: int | None = None) -> None:
+        self._threads = threads or DEFAULT_THREADS
+        self._path: Path | None = None
+        self._model: OnnxTransformer | None = None
 
     def install_query_encoder(self, path: Path) -> None:
-        """Export the ONNX query encoder to `path` (in the index) once; queries then skip
-        torch."""
-        if not path.exists():
-            from qa.embed.onnx_export import export_query_encoder
+        """Export the ONNX model to `path` (in the index) unless it is there, and embed
+        with it. Only the export imports torch: once per index and model. An embedder
+        that has one keeps it: every export, named by the model's fingerprint, is the
+        same model, so moving between indexes never reopens the session."""
+        export_once(path)
+        if self._path is None:
+            self._path = path
 
-            export_query_encoder(path)
+    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        """One forward pass per text, in length-sorted batches of BATCH_SIZE."""
+        if self._path is None:
+            raise RuntimeError("DocumentEmbedder used before install_query_encoder")
+        if self._model is None:
+            from qa.embed.onnx_model import OnnxTransformer
+
+            self._model = OnnxTransformer(self._path, self._threads)
+        model = self._model
+        encodings = model.tokenize(texts)
+
+        def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+            chosen = [encodings[i] for i in batch]
+            hidden, mask = model.hidden_states(chosen)
+            return hidden, mask, [np.asarray(e.offsets, dtype=np.int64) for e in chosen]
+
+        return embed_in_batches(forward, [len(e.ids) for e in encodings], sentence_spans,
+                                BATCH_SIZE)

@@ -21,6 +21,7 @@ from qa.index import minhash
 from qa.index.commit import Sides, commit
 from qa.index.records import NewChunk, StoredDocument
 from qa.index.store import timestamp
+from qa.ingest.pipeline import embedding_prefix
 
 if TYPE_CHECKING:
     from qa.embed.document_embedder import Embedder
@@ -32,10 +33,12 @@ BATCH_CHUNKS = 256
 
 @dataclass(frozen=True)
 class EmbeddedDocument:
-    """A prepared document with one vector per passage and one per sentence."""
+    """A prepared document with one vector per passage, and its sentences (document
+    offsets) with one vector each."""
 
     prepared: PreparedDocument
     chunk_vectors: np.ndarray
+    sentences: list[tuple[int, int]]
     sentence_vectors: np.ndarray
 
     @property
@@ -44,17 +47,26 @@ class EmbeddedDocument:
 
 
 def embed_documents(embedder: Embedder, batch: list[PreparedDocument]) -> list[EmbeddedDocument]:
-    """Embed a batch's passages (with their title prefix) and sentences in two calls,
-    so the model batches across documents."""
-    chunk_vecs = embedder.encode([t for p in batch for t in p.embedding_texts])
-    sent_vecs = embedder.encode([p.doc.text[s:e] for p in batch for s, e in p.sentences])
+    """Embed a batch's passages (with their title prefix) and their sentences (as spans
+    of those texts) in one call, so the model batches across documents."""
+    texts: list[str] = []
+    spans: list[list[tuple[int, int]]] = []
+    owned: list[list[tuple[int, int]]] = []
+    for p in batch:
+        shift = len(embedding_prefix(p.doc.title))
+        sentences = p.passage_sentences()
+        for chunk, text, mine in zip(p.chunks, p.embedding_texts, sentences, strict=True):
+            texts.append(text)
+            spans.append([(s - chunk.start + shift, e - chunk.start + shift) for s, e in mine])
+        owned.append([span for mine in sentences for span in mine])
+    vectors = embedder.embed(texts, spans)
     out = []
     ci = si = 0
-    for p in batch:
-        out.append(EmbeddedDocument(p, chunk_vecs[ci : ci + len(p.chunks)],
-                                    sent_vecs[si : si + len(p.sentences)]))
+    for p, sentences in zip(batch, owned, strict=True):
+        out.append(EmbeddedDocument(p, vectors.passages[ci : ci + len(p.chunks)], sentences,
+                                    vectors.sentences[si : si + len(sentences)]))
         ci += len(p.chunks)
-        si += len(p.sentences)
+        si += len(sentences)
     return out
 
 
@@ -72,7 +84,7 @@ def commit_embedded(sides: Sides, batch: list[EmbeddedDocument],
                 store.remove_document(old.id)
             chunks = [NewChunk(c.start, c.end, c.paragraph, section)
                       for c, section in zip(p.chunks, p.sections, strict=True)]
-            sents = [(s, end, e.sentence_vectors[j]) for j, (s, end) in enumerate(p.sentences)]
+            sents = [(s, end, e.sentence_vectors[j]) for j, (s, end) in enumerate(e.sentences)]
             ids = store.add_document(
                 path=p.file.rel, sha256=p.sha256, size=p.file.size,
                 mtime_ns=p.file.mtime_ns, title=p.doc.title, source=p.doc.source,

@@ -27,6 +27,7 @@ def expected_manifest() -> dict[str, Any]:
             "dimension": model.DIMENSION,
             "max_wordpieces": model.MAX_WORDPIECES,
             "fingerprint": model.fingerprint(),
+            "sentence_vectors": settings.SENTENCE_VECTORS,
         },
         "chunker": {
             "encoding": settings.TOKEN_ENCODING,

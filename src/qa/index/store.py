@@ -6,7 +6,8 @@ The store is the index's commit point: a passage exists when its row here is com
 and the lexical index (tantivy, `qa.index.lexical`) and the vector segments follow it.
 Passage vectors live only in the segment files (`qa.index.vectors`): the store names
 the live segments with their hashes, and the deletion set, in the same transaction as
-the rows, so a passage's vector is stored once. This module holds the schema, the
+the rows, so a passage's vector is stored once. Sentence vectors are stored here, as
+int8 codes with a scale (`qa.index.sentence_codec`). This module holds the schema, the
 connection, transactions and the rows; the skipped-file registry reads and writes its
 own table through `Store.db`.
 
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QaError, as_user_error
+from qa.index import sentence_codec
 from qa.index.copies import CopyRegistry
 from qa.index.records import (
     DocumentFields,
@@ -43,7 +45,9 @@ from qa.index.skipped import SkippedFiles
 # 2: the lexical index moved from FTS5 to tantivy; sections (pages or chapters, with
 # titles and OCR flags) replaced pages; MinHash signatures, LSH bands and copies
 # (republished documents).
-# 3: passage vectors moved out of the store into vector segments (`qa.index.vectors`).
+# 3: passage vectors moved out of the store into vector segments (`qa.index.vectors`);
+# sentence vectors stored as int8 codes with a scale (`qa.index.sentence_codec`), only
+# for sentences that lie whole in a passage.
 SCHEMA_VERSION = 3
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
 
@@ -78,6 +82,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
+    scale REAL NOT NULL,
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
@@ -263,9 +268,10 @@ class Store:
                 (doc_id, chunk.start, chunk.end, chunk.paragraph, chunk.section),
             )
             ids.append(cur.lastrowid)
+        codes = sentence_codec.encode(np.array([v for _, _, v in sentences]))
         self.db.executemany(
-            "INSERT INTO sentences(doc_id, start, end, vector) VALUES (?,?,?,?)",
-            [(doc_id, s, e, _blob(v)) for s, e, v in sentences],
+            "INSERT INTO sentences(doc_id, start, end, scale, vector) VALUES (?,?,?,?,?)",
+            [(doc_id, s, e, *code) for (s, e, _), code in zip(sentences, codes, strict=True)],
         )
         return ids
 
@@ -368,13 +374,16 @@ class Store:
         )
         return dict(rows.fetchall())
 
-    def sentences_within(self, doc_id: int, start: int, end: int) -> list[tuple[int, int, bytes]]:
-        """Sentences lying inside [start, end) of a document, with their vectors."""
-        return self.db.execute(
-            "SELECT start, end, vector FROM sentences WHERE doc_id = ? AND start >= ? AND end <= ?"
-            " ORDER BY start",
+    def sentences_within(self, doc_id: int, start: int, end: int
+                         ) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Sentences lying inside [start, end) of a document, and their vectors as an
+        (n, dimension) float32 matrix (decoded, near unit length)."""
+        rows = self.db.execute(
+            "SELECT start, end, scale, vector FROM sentences"
+            " WHERE doc_id = ? AND start >= ? AND end <= ? ORDER BY start",
             (doc_id, start, end),
         ).fetchall()
+        return [(r[0], r[1]) for r in rows], sentence_codec.decode([r[2:] for r in rows])
 
     def documents_holding(self, chunk_ids: np.ndarray) -> list[StoredDocument]:
         """The documents holding any of the given chunks (a damaged segment's)."""
@@ -405,10 +414,6 @@ def _read_only_folder(folder: Path, exc: sqlite3.Error) -> bool:
     read_only, cant_open = 8, 14  # SQLITE_READONLY, SQLITE_CANTOPEN
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     return code in (read_only, cant_open) and not os.access(folder, os.W_OK)
-
-
-def _blob(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
 def timestamp() -> str:

@@ -113,6 +113,10 @@ def update_index(
     indexer = indexer or LocalIndexer(embedder)
     with writer_lock(paths.index):
         generation, fresh = _target_generation(paths.index, rebuild)
+        # First, as the real embedder indexes with the query encoder it installs.
+        encoder = encoder_path(paths.index, model.fingerprint())
+        encoder.parent.mkdir(exist_ok=True)
+        embedder.install_query_encoder(encoder)
         store = Store(store_path(generation), create=True)
         try:
             report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks)
@@ -121,9 +125,6 @@ def update_index(
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.close()
-        encoder = encoder_path(paths.index, model.fingerprint())
-        encoder.parent.mkdir(exist_ok=True)
-        embedder.install_query_encoder(encoder)
         if generation != current_generation(paths.index):
             generations.switch_to(paths.index, generation)
         generations.remove_unused(paths.index, keep_encoder=encoder)

@@ -34,6 +34,21 @@ class PreparedDocument:
     def embedding_texts(self) -> list[str]:
         return [embedding_text(self.doc.title, c.text) for c in self.chunks]
 
+    def passage_sentences(self) -> list[list[tuple[int, int]]]:
+        """Each passage's sentences, embedded with it (and, with pooled sentence vectors,
+        from its forward pass): every sentence lying whole in a passage, given to the
+        first passage that holds it (passages overlap by whole sentences). A sentence
+        cut by the chunker (longer than a passage) lies in no passage, and marking could
+        never choose it, so it gets no vector."""
+        out: list[list[tuple[int, int]]] = [[] for _ in self.chunks]
+        first = 0
+        for start, end in self.sentences:
+            while first < len(self.chunks) and self.chunks[first].end < end:
+                first += 1
+            if first < len(self.chunks) and self.chunks[first].start <= start:
+                out[first].append((start, end))
+        return out
+
 
 def chunker_settings() -> ChunkerSettings:
     return ChunkerSettings(
@@ -43,7 +58,13 @@ def chunker_settings() -> ChunkerSettings:
 
 def embedding_text(title: str, passage: str) -> str:
     """What the model sees for a passage: the title gives it the document's topic."""
-    return f"{title}\n\n{passage}" if settings.EMBED_TITLE else passage
+    return embedding_prefix(title) + passage
+
+
+def embedding_prefix(title: str) -> str:
+    """What precedes the passage in its embedding text (character offsets of the
+    passage's sentences in that text are shifted by its length)."""
+    return f"{title}\n\n" if settings.EMBED_TITLE else ""
 
 
 def read_file(f: CorpusFile) -> bytes:

@@ -99,6 +99,7 @@ def _table(outcomes: list[Outcome]) -> pa.Table:
 
 
 def real_embedder(threads: int, device: str) -> Embedder:
-    from qa.embed.document_embedder import DocumentEmbedder
+    """sentence-transformers: an actor's machine may not see the index's ONNX file."""
+    from qa.embed.reference_embedder import SentenceTransformerEmbedder
 
-    return DocumentEmbedder(threads=threads, device=device)
+    return SentenceTransformerEmbedder(threads=threads, device=device)
