@@ -11,11 +11,27 @@ words, which the embedding model's cosine sees only blurred.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from qa.index.lexical import LexicalIndex, terms
+
+_WORD = re.compile(r"[^\W_]+")  # runs of letters and digits: tantivy's simple tokenizer
+
+
+@lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    found = terms(word)
+    return found[0] if found else None
+
+
+def text_terms(text: str) -> set[str]:
+    """The index terms of `text`, as `terms` gives them, word by word through a cache:
+    one call into the analyser per text costs more than the words of a passage repeat."""
+    return {t for w in _WORD.findall(text) if (t := _term(w)) is not None}
 
 
 @dataclass(frozen=True)
@@ -35,7 +51,7 @@ class QueryTerms:
 
     def overlap(self, text: str) -> float:
         """Share of the question's weight carried by terms that occur in `text`."""
-        present = set(terms(text))
+        present = text_terms(text)
         return float(sum(w for t, w in zip(self.terms, self.weights, strict=True)
                          if t in present))
 
