@@ -1,4 +1,4 @@
-"""Refit answer marking and the confidence with cross-validation, and report them.
+"""Refit answer marking, reranking and the confidence with cross-validation, and report.
 
 Usage: .venv/bin/python bench/refit.py --scifact-index DIR [--root DIR] [--write]
 
