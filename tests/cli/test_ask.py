@@ -29,8 +29,9 @@ def test_example_question_has_evidence_in_top_3(real_searcher):
 def test_dev_targets_hold(real_searcher):
     questions = evaluation.load_questions(DEV_QUESTIONS)
     s = evaluation.score_questions(real_searcher, questions, "hybrid")
-    assert s.hit3 >= 12, s
-    assert s.mrr10 >= 0.85, s
+    assert s.hit1 >= 12 and s.hit3 >= 12, s  # as main: 12 of 13 first
+    assert s.mrr10 >= 0.92, s  # achieved 0.923 (docs/quality-before-after.txt)
+    assert s.top_marked >= 9, s  # the top passage's marked sentence: 9 of 13 (main: 8)
     assert s.rejected_unanswerable == s.unanswerable
     assert s.rejected_answerable == 0
 

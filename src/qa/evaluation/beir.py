@@ -18,6 +18,7 @@ from qa.evaluation.table import MODES, side_by_side
 from qa.search import fusion
 from qa.search.fusion import Fusion
 from qa.search.searcher import Searcher
+from qa.search.terms import QueryTerms
 from qa.settings import Paths
 
 
@@ -119,8 +120,9 @@ def beir_runs(
     runs: dict[str, dict[str, dict[str, float]]] = {name: {} for name in fusions}
     for qid, vec in zip(qids, vectors, strict=True):
         pool = searcher.candidates(queries[qid], vec, depth)
+        terms = QueryTerms.of(queries[qid], searcher.lexical)
         for name, (mode, fusion_method) in fusions.items():
-            ids, scores = fusion.ranking(pool, mode, fusion_method)
+            ids, scores = searcher.ranking(pool, terms, mode, fusion_method)
             docs: dict[str, float] = {}
             for cid, score in zip(ids.tolist(), scores.tolist(), strict=True):
                 did = doc_of[cid]

@@ -110,18 +110,20 @@ class LexicalIndex:
         a politics corpus) is probably not answerable there, however close its topic
         looks to the embedding model.
         """
-        found = terms(question)
-        if not found:
-            return 0.0
+        weights = self.term_weights(terms(question))
+        total = sum(w for w, _ in weights.values())
+        return sum(w for w, df in weights.values() if df) / total if total else 0.0
+
+    def term_weights(self, found: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """{term: (BM25's IDF, passages holding it)} for index terms (from `terms`); a
+        term's frequency is the higher of the body's and the title's."""
         searcher = self.index.searcher()
         n = searcher.num_docs
-        total = covered = 0.0
+        weights = {}
         for term in found:
             df = max(searcher.doc_freq("body", term), searcher.doc_freq("title", term))
-            idf = math.log((n - df + 0.5) / (df + 0.5) + 1.0)
-            total += idf
-            covered += idf if df else 0.0
-        return covered / total if total else 0.0
+            weights[term] = (math.log((n - df + 0.5) / (df + 0.5) + 1.0), df)
+        return weights
 
     def count(self) -> int:
         return int(self.index.searcher().num_docs)

@@ -43,7 +43,8 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - x.min()) / span if span > 0 else np.zeros_like(x)
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
+def zscore(x: np.ndarray) -> np.ndarray:
+    """x centred and scaled within its pool (all zeros when it does not vary)."""
     std = x.std()
     return (x - x.mean()) / std if std > 0 else np.zeros_like(x)
 
@@ -58,7 +59,7 @@ def fused_scores(c: Candidates, fusion: Fusion) -> np.ndarray:
     if fusion.method == "minmax":
         return w * _minmax(c.dense) + (1 - w) * _minmax(c.lexical)
     if fusion.method == "zscore":
-        return w * _zscore(c.dense) + (1 - w) * _zscore(c.lexical)
+        return w * zscore(c.dense) + (1 - w) * zscore(c.lexical)
     raise ValueError(f"unknown fusion method {fusion.method!r}")
 
 

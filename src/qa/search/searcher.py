@@ -3,10 +3,15 @@
 A question is embedded once (ONNX, no torch), candidates come from the vector segments
 (FAISS, `qa.index.vectors`) and from BM25 (tantivy), both scores are completed for the
 whole pool, fused, and overlapping passages of one document are dropped. Each kept
-passage gets its answering sentence: the sentence whose stored vector is closest to the
-question, which works even when no word matches. Whether the corpus answers at all is
-judged by a calibrated confidence (see `qa.search.calibration`), not by the fused score,
-which only orders.
+passage gets its answering sentence, scored from its stored vector's cosine to the
+question and the question's words it says (`qa.search.answer_marking`), so it works even
+when no word matches.
+Whether the corpus answers at all is judged by a calibrated confidence (see
+`qa.search.calibration`), not by the fused score, which only orders.
+
+A little over 250 lines: the one order of a search (generation, filters, both sides,
+fusion, the reranked head, distinct passages, marking, confidence) reads best in one
+place; each step's logic lives in its own module.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from qa.index.layout import LEXICAL_DIR, current_generation, encoder_path
 from qa.index.lexical import LexicalIndex
 from qa.index.records import DocumentFields, Passage
 from qa.search import calibration, fusion
-from qa.search.answer_marking import answer_sentence
+from qa.search.answer_marking import mark
 from qa.search.filters import Scope, resolve
 from qa.search.fusion import Candidates, Fusion
 from qa.search.query_syntax import Filter, QuerySyntaxError, parse_query
 from qa.search.republished import copies_of, folded_documents
+from qa.search.reranking import RERANK_DEPTH, ranking_features, reranked
+from qa.search.terms import QueryTerms
 
 if TYPE_CHECKING:
     from qa.embed.query_encoder import QueryEncoder
@@ -63,7 +70,7 @@ class Answer:
     answered: bool
     confidence: float
     hits: list[Hit]
-    best_sentence: float  # highest question-sentence cosine among the hits
+    best_sentence: float  # highest question-sentence cosine in the hits' passages
     coverage: float  # share of the question's IDF weight found in the corpus
     search_text: str = ""  # the question without its filter syntax: what was ranked by
     scope: Scope | None = None  # what the filters left, or None when there were none
@@ -203,19 +210,45 @@ class Searcher:
         qvec = self.embed(query.text)
         within = scope.chunk_ids if scope is not None else None
         pool = self.candidates(query.text, qvec, POOL_DEPTH, within)
-        ids, scores = fusion.ranking(pool, mode, fusion_method)
         groups = self.copy_groups
-        kept = self._distinct(ids, scores, k, groups if not all_copies else [])
+        folding = groups if not all_copies else []
+        terms = QueryTerms.of(query.text, self.lexical)
+        ids, scores = self.ranking(pool, terms, mode, fusion_method, folding)
+        kept = self._distinct(ids, scores, k, folding)
+        marks = [mark(self.store, p, qvec, terms) for p, _ in kept]
         copies = copies_of(self.store, {p.doc_id for p, _ in kept}, groups)
-        hits = []
-        for rank, (p, score) in enumerate(kept, 1):
-            start, end, sim = answer_sentence(self.store, p, qvec)
-            hits.append(Hit(rank, score, p, start, end, sim, copies.get(p.doc_id, ())))
-        best_sentence = max((h.answer_similarity for h in hits), default=0.0)
+        hits = [Hit(rank, score, p, *m.answer, copies.get(p.doc_id, ()))
+                for rank, ((p, score), m) in enumerate(zip(kept, marks, strict=True), 1)]
         coverage = self.lexical.query_coverage(query.text)
-        confidence = calibration.confidence(best_sentence, coverage) if hits else 0.0
+        signals = calibration.confidence_features(marks, coverage)
+        confidence = calibration.confidence(signals) if hits else 0.0
         return Answer(question.strip(), confidence >= calibration.THRESHOLD, confidence, hits,
-                      best_sentence, coverage, query.text, scope)
+                      float(signals[0]), coverage, query.text, scope)
+
+    def ranking(self, pool: Candidates, terms: QueryTerms, mode: str = "hybrid",
+                fusion_method: Fusion = fusion.DEFAULT,
+                copy_groups: list[frozenset[int]] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The pool's chunk ids and scores, best first: fused, and in hybrid mode with
+        the distinct head (RERANK_DEPTH passages) reordered by `qa.search.reranking` and
+        scored by its model; the rest follows in fused order, its scores shifted below
+        the head's. `search` keeps k distinct passages of it; `qa eval --beir` ranks
+        documents by it."""
+        ids, scores = fusion.ranking(pool, mode, fusion_method)
+        if mode != "hybrid":
+            return ids, scores
+        head = self._distinct(ids, scores, RERANK_DEPTH, copy_groups or [])
+        if not head:
+            return ids, scores
+        passages = [p for p, _ in head]
+        features = ranking_features(np.array([s for _, s in head]), passages, terms)
+        order, learned = reranked(features)
+        head_ids = np.array([passages[i].chunk_id for i in order], dtype=np.int64)
+        rest = ~np.isin(ids, head_ids)
+        tail = scores[rest]
+        if len(tail):
+            tail = tail - tail[0] + learned.min() - 1.0
+        return np.r_[head_ids, ids[rest]], np.r_[learned, tail]
 
     def _distinct(self, ids: np.ndarray, scores: np.ndarray, k: int,
                   copy_groups: list[frozenset[int]]) -> list[tuple[Passage, float]]:

@@ -1,0 +1,451 @@
+"""Refit answer marking, reranking and the confidence with cross-validation, and report.
+
+Usage: .venv/bin/python bench/refit.py --scifact-index DIR [--root DIR] [--write]
+
+1. Indexes the dev corpus (corpus/) and squad-dev under DIR (default index/refit/);
+   SciFact's index is given (bench/scifact_subset.py builds a fixed subset).
+2. Answer marking: a pairwise logistic regression over the sentences of the top-10
+   passages that hold a squad-dev gold span (the sentence holding it against each other
+   sentence of that passage), 5-fold cross-validation by question; checked on dev's
+   evidence phrases, which are never fitted on.
+3. Reranking the head (`qa.search.reranking`): a pairwise logistic regression (each
+   relevant passage of a question's head against each irrelevant one) on dev,
+   squad-dev and SciFact train claims together, each question weighing the same;
+   feature sets declared in advance (RANKING_SETS), 5-fold CV by question stratified by
+   data set, chosen by the mean of dev MRR@10, squad-dev MRR@10 and SciFact-train
+   nDCG@10, and only if dev's MRR does not drop; leave-one-data-set-out figures too.
+4. The confidence: a logistic regression of the answer's signals, with each source
+   weighing the same: answerable against unanswerable questions of dev and squad-dev,
+   and SciFact train claims asked of the dev corpus (off-topic, all to be rejected).
+   10-fold cross-validation, stratified. The threshold stays at P = 0.5; the fitted
+   bias is then raised, if need be, until no more answerable questions are rejected
+   under cross-validation than by the confidence of main (`OLD_REJECTED_SHARE`), so
+   AUROC is never bought by rejecting answerable questions.
+With --write, the weights go to src/qa/search/fitted.py. The report is printed; save it
+to docs/quality-fit.txt. SciFact's test split is never used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from qa.evaluation.beir import load_beir_queries, trec_scores
+from qa.evaluation.questions import Question, load_questions
+from qa.index.records import Passage
+from qa.index.writer import update_index
+from qa.search import fitted
+from qa.search.answer_marking import MARKING_FEATURES, MarkedPassage, mark
+from qa.search.calibration import CONFIDENCE_FEATURES, confidence_features
+from qa.search.fusion import zscore
+from qa.search.reranking import RANKING_FEATURES, RERANK_DEPTH, ranking_features
+from qa.search.searcher import Answer, Searcher
+from qa.search.terms import QueryTerms
+from qa.settings import Paths
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FOLDS = 5
+SCIFACT_NEGATIVES = 100  # SciFact train claims asked of the dev corpus (confidence)
+OLD_REJECTED_SHARE = 13 / 305  # answerable squad-dev questions main's confidence rejects
+SCIFACT = "scifact train"
+# Reranking features tried: the searcher's (RANKING_FEATURES), and two more that need
+# every head passage marked. Feature sets (indexes into CANDIDATES), declared in advance.
+CANDIDATES = (*RANKING_FEATURES, "best marking score z", "best sentence cosine z")
+RANKING_SETS = {
+    "fused, marking": (0, 3),
+    "fused, sentence cosine": (0, 4),
+    "fused, marking, sentence cosine": (0, 3, 4),
+    "fused, overlaps": (0, 1, 2),
+    "all five": (0, 1, 2, 3, 4),
+}
+
+
+@dataclass
+class Asked:
+    """One question's distinct head (RERANK_DEPTH passages, in fused order), each
+    passage's sentences, and which passages and sentences hold the answer."""
+
+    source: str
+    question: Question
+    answer: Answer
+    marks: list[MarkedPassage]  # per head passage, scored with the marking model in use
+    holds: list[np.ndarray]  # per head passage: per sentence, holds the answer
+    relevant: np.ndarray  # per head passage: holds the answer
+    terms: QueryTerms
+    order: np.ndarray | None = None  # head positions as ranked; None: the fused order
+
+    def ranked(self) -> list[int]:
+        return list(range(len(self.marks))) if self.order is None else list(self.order)
+
+
+def ask(searcher: Searcher, source: str, questions: list[Question],
+        relevant: Callable[[Question, Passage], bool] | None = None) -> list[Asked]:
+    """Each question's head in fused order (the reranking weights of this process are
+    the identity while asking, see `main`)."""
+    out = []
+    for q in questions:
+        answer = searcher.search(q.question, RERANK_DEPTH)
+        qvec = searcher.embed(answer.search_text)
+        terms = QueryTerms.of(answer.search_text, searcher.lexical)
+        marks, holds = [], []
+        for h in answer.hits:
+            m = mark(searcher.store, h.passage, qvec, terms)
+            marks.append(m)
+            holds.append(np.array([_holds(q, h.passage, s, e) for s, e in m.spans]))
+        rel = np.array([(relevant or _relevant)(q, h.passage) for h in answer.hits], dtype=bool)
+        out.append(Asked(source, q, answer, marks, holds, rel, terms))
+    return out
+
+
+def _relevant(q: Question, passage: Passage) -> bool:
+    return _holds(q, passage, passage.start, passage.end)
+
+
+def _holds(q: Question, passage: Passage, start: int, end: int) -> bool:
+    if q.spans:
+        return q.contains_span(passage.path, start, end)
+    return q.answered_by(passage.text[start - passage.start : end - passage.start])
+
+
+# -- marking -------------------------------------------------------------------------
+
+def marking_examples(asked: list[Asked]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(question number, sentence features, sentence labels) of each of the first 10
+    passages with at least one sentence holding the answer and one not."""
+    return [(n, m.features, y) for n, a in enumerate(asked)
+            for m, y in zip(a.marks[:10], a.holds[:10], strict=True)
+            if y.any() and not y.all()]
+
+
+def pairwise_fit(examples: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Weights w with x_pos @ w > x_neg @ w: a logistic regression on differences, each
+    example (a passage's sentences, a question's head) weighing the same."""
+    diffs, weights = [], []
+    for _, x, y in examples:
+        pairs = [x[p] - x[q] for p in np.flatnonzero(y) for q in np.flatnonzero(~y)]
+        diffs += pairs
+        weights += [1.0 / len(pairs)] * len(pairs)
+    d, sw = np.array(diffs), np.array(weights)
+    model = LogisticRegression(fit_intercept=False, max_iter=5000)
+    model.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))],
+              sample_weight=np.r_[sw, sw])
+    return model.coef_[0]
+
+
+def top_marked(asked: list[Asked], w: np.ndarray) -> float:
+    """Share of answerable questions whose top passage's marked sentence holds it."""
+    right = [bool(a.holds[0][int(np.argmax(a.marks[0].features @ w))])
+             for a in asked if a.question.answerable and a.marks]
+    answerable = sum(a.question.answerable for a in asked)
+    return sum(right) / answerable
+
+
+def fit_marking(squad: list[Asked], dev: list[Asked], rng: random.Random
+                ) -> tuple[np.ndarray, list[str]]:
+    examples = marking_examples(squad)
+    qnums = sorted({n for n, _, _ in examples})
+    fold = {n: i % FOLDS for i, n in enumerate(rng.sample(qnums, len(qnums)))}
+    right, held_out_top = [], []
+    for k in range(FOLDS):
+        w = pairwise_fit([e for e in examples if fold[e[0]] != k])
+        right += [bool(y[int(np.argmax(x @ w))]) for n, x, y in examples if fold[n] == k]
+        held = [a for n, a in enumerate(squad) if fold.get(n, n % FOLDS) == k]
+        held_out_top.append((top_marked(held, w), len(held)))
+    w = pairwise_fit(examples)
+    dev_examples = marking_examples(dev)
+
+    def accuracy(items: list, weights: np.ndarray) -> float:
+        return float(np.mean([y[int(np.argmax(x @ weights))] for _, x, y in items]))
+
+    cosine = np.eye(len(MARKING_FEATURES))[0]
+    cv_top = sum(r * n for r, n in held_out_top) / sum(n for _, n in held_out_top)
+    report = [
+        "## Answer marking",
+        f"squad-dev: {len(examples)} top-10 passages holding a gold span in one of their"
+        f" sentences (and other sentences); dev: {len(dev_examples)} holding an evidence"
+        " phrase",
+        f"{'':<34}{'passages: squad-dev':>20}{'dev':>7}{'top passage: squad-dev':>24}"
+        f"{'dev':>7}",
+        f"{'cosine alone (before)':<34}{accuracy(examples, cosine):>20.3f}"
+        f"{accuracy(dev_examples, cosine):>7.3f}{top_marked(squad, cosine):>24.3f}"
+        f"{top_marked(dev, cosine):>7.3f}",
+        f"{'fitted (squad-dev 5-fold CV)':<34}{np.mean(right):>20.3f}"
+        f"{accuracy(dev_examples, w):>7.3f}{cv_top:>24.3f}{top_marked(dev, w):>7.3f}",
+        "(dev is never fitted on: its column uses the weights fitted on all of squad-dev)",
+        "weights: " + ", ".join(f"{n} {v:.4f}" for n, v in zip(MARKING_FEATURES, w,
+                                                                   strict=True)),
+    ]
+    return w, report
+
+
+# -- reranking ----------------------------------------------------------------------
+
+def head_features(a: Asked) -> np.ndarray:
+    """The CANDIDATES features of the question's head, one row per passage."""
+    if not a.marks:
+        return np.zeros((0, len(CANDIDATES)))
+    return np.column_stack([
+        ranking_features(np.array([h.score for h in a.answer.hits]),
+                         [h.passage for h in a.answer.hits], a.terms),
+        zscore(np.array([float(m.scores.max()) for m in a.marks])),
+        zscore(np.array([m.best_cosine for m in a.marks])),
+    ])
+
+
+def passage_metrics(asked: list[Asked], orders: list[list[int]]) -> tuple[float, ...]:
+    """Hit@1, Hit@3, MRR@10 over answerable questions."""
+    h1 = h3 = mrr = 0.0
+    n = 0
+    for a, order in zip(asked, orders, strict=True):
+        if not a.question.answerable:
+            continue
+        n += 1
+        first = next((r for r, i in enumerate(order[:10], 1) if a.relevant[i]), None)
+        if first:
+            h1, h3, mrr = h1 + (first == 1), h3 + (first <= 3), mrr + 1 / first
+    return h1 / n, h3 / n, mrr / n
+
+
+def scifact_ndcg(asked: list[Asked], orders: list[list[int]],
+                 qrels: dict[str, dict[str, int]]) -> tuple[float, ...]:
+    """nDCG@10 of abstracts ranked by their first passage in the head."""
+    run = {}
+    for a, order in zip(asked, orders, strict=True):
+        docs: dict[str, float] = {}
+        for rank, i in enumerate(order):
+            docs.setdefault(Path(a.answer.hits[i].passage.path).stem, -float(rank))
+        run[a.question.id] = docs
+    return (trec_scores({q: qrels[q] for q in run}, run)[0],)
+
+
+def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
+                ) -> tuple[np.ndarray, list[str]]:
+    everything = [a for items in data.values() for a in items]
+    features = [head_features(a) for a in everything]
+    names = [a.source for a in everything]
+    folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=0)
+                 .split(np.zeros(len(everything)), names))
+
+    def examples(idx: list[int]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        return [(i, features[i], everything[i].relevant) for i in idx
+                if everything[i].relevant.any() and not everything[i].relevant.all()]
+
+    def order(i: int, w: np.ndarray | None) -> list[int]:
+        if w is None:
+            return list(range(len(features[i])))
+        return list(np.argsort(-(features[i] @ w), kind="stable"))
+
+    def score(orders: dict[int, list[int]]) -> dict[str, tuple[float, ...]]:
+        out = {}
+        for name, items in data.items():
+            idx = [i for i, a in enumerate(everything) if a.source == name]
+            ords = [orders[i] for i in idx]
+            out[name] = (scifact_ndcg(items, ords, qrels) if name == SCIFACT
+                         else passage_metrics(items, ords))
+        return out
+
+    def cross_validated(cols: tuple[int, ...]) -> dict[str, tuple[float, ...]]:
+        orders: dict[int, list[int]] = {}
+        for train, test in folds:
+            w = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y
+                                        in examples(train.tolist())]))
+            for i in test:
+                orders[int(i)] = order(int(i), w)
+        return score(orders)
+
+    def line(label: str, s: dict[str, tuple[float, ...]]) -> str:
+        return (f"{label:<32}" + "".join(f"{v:>7.3f}" for v in s["dev"])
+                + "".join(f"{v:>7.3f}" for v in s["squad-dev"])
+                + f"{s[SCIFACT][0]:>9.4f}{_selection(s):>8.4f}")
+
+    fused = score({i: order(i, None) for i in range(len(everything))})
+    report = ["## Reranking the head (5-fold CV by question, stratified by data set)",
+              "questions: " + ", ".join(f"{k} {len(v)}" for k, v in data.items()),
+              f"{'':<32}{'dev H@1':>7}{'H@3':>7}{'MRR':>7}{'sq H@1':>7}{'H@3':>7}{'MRR':>7}"
+              f"{'sf nDCG':>9}{'mean':>8}",
+              line("fused (z-score, dense 0.8)", fused)]
+    best, best_score = None, _selection(fused)
+    for label, cols in RANKING_SETS.items():
+        s = cross_validated(cols)
+        report.append(line(label, s))
+        if _selection(s) > best_score and s["dev"][2] >= fused["dev"][2]:
+            best, best_score = label, _selection(s)
+    if best is None:
+        report.append("chosen: none (no set beats the fused order under CV without"
+                      " lowering dev's MRR): the fused order is kept")
+        return np.eye(len(CANDIDATES))[0], report
+    cols = RANKING_SETS[best]
+    w = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y
+                                in examples(list(range(len(everything))))]))
+    report.append(f"chosen: {best}")
+    report.append("weights: " + ", ".join(f"{n} {v:.4f}" for n, v in
+                                          zip(CANDIDATES, w, strict=True)))
+    report.append("leave one data set out (fitted on the others):")
+    for name in data:
+        idx = [i for i, a in enumerate(everything) if a.source != name]
+        wl = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y in examples(idx)]))
+        s = score({i: order(i, wl) for i in range(len(everything))})
+        report.append(f"  {name:<15}" + " ".join(f"{v:.3f}" for v in s[name])
+                      + "   (fused: " + " ".join(f"{v:.3f}" for v in fused[name]) + ")")
+    return w, report
+
+
+def _on(cols: tuple[int, ...], w: np.ndarray) -> np.ndarray:
+    full = np.zeros(len(CANDIDATES))
+    full[list(cols)] = w
+    return full
+
+
+def _selection(s: dict[str, tuple[float, ...]]) -> float:
+    return (s["dev"][2] + s["squad-dev"][2] + s[SCIFACT][0]) / 3
+
+
+# -- confidence ----------------------------------------------------------------------
+
+def fit_confidence(signals: dict[str, list[tuple[bool, np.ndarray]]]
+                   ) -> tuple[np.ndarray, float, list[str]]:
+    rows = [(src, y, x) for src, pairs in signals.items() for y, x in pairs]
+    x = np.array([r[2] for r in rows])
+    y = np.array([r[1] for r in rows])
+    src = np.array([r[0] for r in rows])
+    count = {s: len(p) for s, p in signals.items()}
+    sw = np.array([len(rows) / (len(signals) * count[s]) for s in src])
+    strata = np.array([f"{s}-{label}" for s, label in zip(src, y, strict=True)])
+
+    def model() -> LogisticRegression:
+        return LogisticRegression(max_iter=5000, C=1.0)
+
+    oof = np.zeros(len(rows))
+    for train, test in StratifiedKFold(10, shuffle=True, random_state=0).split(x, strata):
+        m = model().fit(x[train], y[train], sample_weight=sw[train])
+        oof[test] = m.decision_function(x[test])
+    m = model().fit(x, y, sample_weight=sw)
+    shift = _bias_shift(oof[y], OLD_REJECTED_SHARE)
+    full = m.decision_function(x) + shift
+    oof = oof + shift
+    report = ["## Confidence (10-fold CV, stratified by source and label; every source weighs"
+              " the same)",
+              f"bias raised by {shift:.3f} (answering more) so that at most"
+              f" {OLD_REJECTED_SHARE:.1%} of the answerable questions are rejected under CV"]
+    for s in signals:
+        idx = src == s
+        ys = y[idx]
+        part = f"{s:<24} {int(ys.sum())} answerable, {int((~ys).sum())} not;"
+        for label, z in (("CV", oof[idx]), ("fitted", full[idx])):
+            part += (f" {label}: answered {int((z[ys] >= 0).sum())}/{int(ys.sum())},"
+                     f" rejected {int((z[~ys] < 0).sum())}/{int((~ys).sum())}")
+            if ys.any() and (~ys).any():
+                part += f", AUROC {roc_auc_score(ys, z):.3f}"
+            part += ";"
+        report.append(part)
+    bias = float(m.intercept_[0]) + shift
+    report.append("weights: " + ", ".join(f"{n} {v:.4f}" for n, v in
+                                          zip(CONFIDENCE_FEATURES, m.coef_[0], strict=True))
+                  + f", bias {bias:.4f}")
+    return m.coef_[0], bias, report
+
+
+def _bias_shift(answerable_scores: np.ndarray, share: float) -> float:
+    """0, or the (positive) shift that leaves at most `share` of the answerable questions'
+    scores below 0."""
+    allowed = int(share * len(answerable_scores))
+    below = np.sort(answerable_scores)
+    if (below < 0).sum() <= allowed:
+        return 0.0
+    return float(-below[allowed]) + 1e-6  # the allowed+1-th lowest moves to just above 0
+
+
+def signals_of(asked: list[Asked]) -> list[tuple[bool, np.ndarray]]:
+    return [(a.question.answerable,
+             confidence_features([a.marks[i] for i in a.ranked()[:10]], a.answer.coverage))
+            for a in asked]
+
+
+def write_fitted(marking: np.ndarray, ranking: np.ndarray, confidence: np.ndarray,
+                 bias: float) -> None:
+    path = REPO / "src/qa/search/fitted.py"
+    text = path.read_text(encoding="utf-8")
+    head = text[: text.index("# answer_marking.MARKING_FEATURES")]
+
+    def tup(v: np.ndarray) -> str:
+        return "(" + ", ".join(f"{x:.4f}" for x in v) + ")"
+
+    path.write_text(head + f"# answer_marking.MARKING_FEATURES\nMARKING = {tup(marking)}\n"
+                    f"# reranking.RANKING_FEATURES\nRANKING = {tup(ranking)}\n"
+                    f"# calibration.CONFIDENCE_FEATURES\nCONFIDENCE = {tup(confidence)}\n"
+                    f"CONFIDENCE_BIAS = {bias:.4f}\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=str(REPO / "index" / "refit"))
+    parser.add_argument("--scifact-index", required=True,
+                        help="a SciFact index (bench/scifact_subset.py builds a subset)")
+    parser.add_argument("--write", action="store_true", help="rewrite src/qa/search/fitted.py")
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+    rng = random.Random(0)
+    fitted.RANKING = tuple(np.eye(len(RANKING_FEATURES))[0])  # ask in the fused order
+    dev_paths = Paths(REPO / "corpus", root / "dev")
+    squad_paths = Paths(SHARED / "eval/squad-dev/corpus", root / "squad-dev")
+    for p in (dev_paths, squad_paths):
+        update_index(p, progress=sys.stderr.isatty())
+    dev_q = load_questions(SHARED / "eval/dev.jsonl")
+    squad_q = load_questions(SHARED / "eval/squad-dev/questions.jsonl")
+    claims, qrels = load_beir_queries(SHARED / "benchmarks/scifact", "train")
+    negatives = [Question(f"scifact-{n}", c, False) for n, c in
+                 enumerate(random.Random(0).sample(sorted(claims.values()), SCIFACT_NEGATIVES))]
+    dev_s, squad_s = Searcher(dev_paths.index), Searcher(squad_paths.index)
+    sci_s = Searcher(Path(args.scifact_index).resolve())
+    try:
+        dev = ask(dev_s, "dev", dev_q)
+        squad = ask(squad_s, "squad-dev", squad_q)
+        off_topic = ask(dev_s, "SciFact claims of dev", negatives)
+        held = {Path(p).stem for p in sci_s.store.chunk_paths().values()}
+        scifact = ask(sci_s, SCIFACT,
+                      [Question(q, c, True) for q, c in claims.items() if set(qrels[q]) <= held],
+                      lambda q, p: Path(p.path).stem in qrels[q.id])
+    finally:
+        for s in (dev_s, squad_s, sci_s):
+            s.close()
+    marking, report = fit_marking(squad, dev, rng)
+    for group in (dev, squad, off_topic, scifact):
+        _remark(group, marking)
+    scope = ("" if len(held) >= 5183 else f" (SUBSET: {len(held)} abstracts, the"
+             f" {len(scifact)} train claims whose relevant abstracts are all among them)")
+    ranking, ranking_report = fit_ranking(
+        {"dev": dev, "squad-dev": squad, SCIFACT: scifact}, qrels)
+    report += ["", *ranking_report, f"SciFact train{scope}"]
+    for group in (dev, squad, off_topic):
+        for a in group:
+            a.order = np.argsort(-(head_features(a) @ ranking), kind="stable")
+    signals = {"dev": signals_of(dev), "squad-dev": signals_of(squad),
+               "SciFact claims of dev": signals_of(off_topic)}
+    confidence, bias, confidence_report = fit_confidence(signals)
+    print("\n".join([*report, "", *confidence_report]))
+    if args.write:
+        if ranking[len(RANKING_FEATURES):].any():
+            sys.exit("the chosen reranking uses features the searcher does not compute;"
+                     " add them to qa.search.reranking first")
+        write_fitted(marking, ranking[: len(RANKING_FEATURES)], confidence, bias)
+        print("wrote src/qa/search/fitted.py")
+
+
+def _remark(asked: list[Asked], w: np.ndarray) -> None:
+    """Score every head passage's sentences with the new marking weights."""
+    for a in asked:
+        a.marks = [replace(m, scores=m.features @ w) for m in a.marks]
+
+
+if __name__ == "__main__":
+    main()
