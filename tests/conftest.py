@@ -88,7 +88,7 @@ REAL_MODEL_FIXTURES = frozenset({"real_index", "real_searcher", "index_copy", "t
 SLOW_MODULES = frozenset({"test_crash_safety.py", "test_generations.py", "test_soak.py",
                           "test_distributed.py", "test_faults.py", "test_fuzz_cli.py",
                           "test_fuzz_corpus.py", "test_fuzz_loaders.py", "test_watch.py",
-                          "test_incremental_property.py"})
+                          "test_incremental_property.py", "test_real_terminal.py"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

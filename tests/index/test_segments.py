@@ -95,7 +95,15 @@ def test_a_removal_is_a_deletion_set_until_optimize_merges_it_away(corpus_copy: 
     assert index_content(corpus_copy.index, FakeEmbedder(), QUESTIONS) == content
     clean = Paths(corpus_copy.corpus, corpus_copy.index.parent / "clean")
     _build(clean)
-    assert index_content(clean.index, FakeEmbedder(), QUESTIONS) == content
+    fresh = index_content(clean.index, FakeEmbedder(), QUESTIONS)
+    # The marked sentence weighs the question's words by tantivy's document frequencies,
+    # which count a removed passage until tantivy merges its segment away (docs/scale.md):
+    # everything else, the ranked passages included, equals a clean build.
+    assert _passages_only(fresh) == _passages_only(content)
+
+
+def _passages_only(content: dict) -> dict:
+    return {**content, "results": [[hit[:3] for hit in hits] for hits in content["results"]]}
 
 
 def test_small_segments_are_merged_by_tiers(corpus_copy: Paths):

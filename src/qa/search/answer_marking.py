@@ -1,10 +1,10 @@
 """Mark the sentence of a passage that answers the question.
 
 Each sentence's vector is stored at indexing time (as int8 codes), so its cosine to the
-question costs one small matrix product per passage, and it works for passages found by
-the dense side alone, which may share no word with the question. The cosine alone picks a sentence on
-the question's topic; a factoid answer sits in the sentence that also says the
-question's rarer words. So each sentence is scored by a linear model of:
+question costs one small matrix product per passage, and it works for passages found
+by the dense side alone, which may share no word with the question. The cosine alone
+picks a sentence on the question's topic; a factoid answer sits in the sentence that
+also says the question's rarer words. So each sentence is scored by a linear model of:
 - its cosine to the question;
 - its overlap: the share of the question's IDF weight it contains (`QueryTerms`);
 - the cosines of the sentences before and after it (an answer often follows the
