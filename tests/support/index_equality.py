@@ -50,6 +50,14 @@ def index_content(index_dir: Path, embedder, questions: list[str]) -> dict:
             "vectors": vectors, "faiss_total": faiss_total, "results": results}
 
 
+def without_marking(content: dict) -> dict:
+    """`index_content` without the marked sentences. Marking weighs the question's words
+    by tantivy's document frequencies, which count a removed passage until tantivy
+    merges its segment away (docs/scale.md), so after removals it may pick another
+    sentence than a clean build would; everything else must be equal."""
+    return {**content, "results": [[hit[:3] for hit in hits] for hits in content["results"]]}
+
+
 def stored_vectors(index_dir: Path) -> dict[tuple[str, str, int], np.ndarray]:
     """Every passage vector (from the vector segments) and sentence vector (from the
     store), keyed by (kind, document path, start offset): comparable across indexes

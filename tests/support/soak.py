@@ -188,7 +188,7 @@ def run_soak(workdir: Path, seconds: float, readers: int = 4) -> SoakResult:
     `fresh`, half `long`) for `seconds`, check their logs, and check that the index
     the writer left equals a clean rebuild of the final corpus."""
     from tests.conftest import REPO
-    from tests.support.index_equality import index_content
+    from tests.support.index_equality import index_content, without_marking
 
     corpus = workdir / "corpus"
     shutil.copytree(CORPUS, corpus)
@@ -208,8 +208,8 @@ def run_soak(workdir: Path, seconds: float, readers: int = 4) -> SoakResult:
                         if code]
     clean = workdir / "clean"
     update_index(Paths(corpus, clean), progress=False, embedder=FakeEmbedder())
-    if index_content(index, FakeEmbedder(), QUESTIONS) != index_content(
-            clean, FakeEmbedder(), QUESTIONS):
+    if without_marking(index_content(index, FakeEmbedder(), QUESTIONS)) != without_marking(
+            index_content(clean, FakeEmbedder(), QUESTIONS)):
         result.problems.append("the final index differs from a clean rebuild")
     return result
 

@@ -20,6 +20,7 @@ a damaged one is named with the fix (`qa index` re-embeds its documents), never 
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,6 @@ import faiss
 import numpy as np
 
 from qa.errors import IndexDamaged
-from qa.hashing import file_sha256
 from qa.index.layout import VECTORS_DIR
 from qa.index.records import SegmentRow
 
@@ -122,10 +122,13 @@ def read_segment(folder: Path, row: SegmentRow) -> Segment:
     """The segment `row` names, after checking its hash. FileNotFoundError if absent
     (the caller decides whether a merge removed it); IndexDamaged if it differs."""
     path = folder / row.name
-    if file_sha256(path) != row.sha256:
+    # Read once, then check and parse those bytes: a merge may delete the file at any
+    # moment, and a second open (hash, then FAISS) could then fail half-way.
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != row.sha256:
         raise IndexDamaged(f"{path}: damaged vector segment (not the file that was"
                            " committed); run `qa index` to re-embed its documents")
-    index = faiss.read_index(str(path))
+    index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     return Segment(row.name, index, segment_ids(index), row.approximate)
 
 
