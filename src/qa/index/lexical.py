@@ -103,17 +103,6 @@ class LexicalIndex:
             return {}
         return dict(self._run(_only(query, chunk_ids), len(chunk_ids)))
 
-    def query_coverage(self, question: str) -> float:
-        """Share of the question's IDF weight carried by words the corpus contains.
-
-        A question whose distinctive words never occur in the corpus (a recipe asked of
-        a politics corpus) is probably not answerable there, however close its topic
-        looks to the embedding model.
-        """
-        weights = self.term_weights(terms(question))
-        total = sum(w for w, _ in weights.values())
-        return sum(w for w, df in weights.values() if df) / total if total else 0.0
-
     def term_weights(self, found: Sequence[str]) -> dict[str, tuple[float, int]]:
         """{term: (BM25's IDF, passages holding it)} for index terms (from `terms`); a
         term's frequency is the higher of the body's and the title's."""

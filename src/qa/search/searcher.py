@@ -219,7 +219,7 @@ class Searcher:
         copies = copies_of(self.store, {p.doc_id for p, _ in kept}, groups)
         hits = [Hit(rank, score, p, *m.answer, copies.get(p.doc_id, ()))
                 for rank, ((p, score), m) in enumerate(zip(kept, marks, strict=True), 1)]
-        coverage = self.lexical.query_coverage(query.text)
+        coverage = terms.coverage
         signals = calibration.confidence_features(marks, coverage)
         confidence = calibration.confidence(signals) if hits else 0.0
         return Answer(question.strip(), confidence >= calibration.THRESHOLD, confidence, hits,

@@ -36,10 +36,15 @@ def text_terms(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """The question's distinct index terms and their IDF weights (summing to 1)."""
+    """The question's distinct index terms and their IDF weights (summing to 1), and
+    `coverage`: the share of that weight carried by terms the corpus holds. A question
+    whose distinctive words never occur in the corpus (a recipe asked of a politics
+    corpus) is probably not answerable there, however close its topic looks to the
+    embedding model. Both come from one lookup of the terms' document frequencies."""
 
     terms: tuple[str, ...]
     weights: np.ndarray
+    coverage: float = 0.0
 
     @classmethod
     def of(cls, question: str, lexical: LexicalIndex) -> QueryTerms:
@@ -47,7 +52,9 @@ class QueryTerms:
         total = sum(w for w, _ in found.values())
         if not total:
             return cls((), np.zeros(0))
-        return cls(tuple(found), np.array([w for w, _ in found.values()]) / total)
+        held = sum(w for w, df in found.values() if df)
+        return cls(tuple(found), np.array([w for w, _ in found.values()]) / total,
+                   held / total)
 
     def overlap(self, text: str) -> float:
         """Share of the question's weight carried by terms that occur in `text`."""
