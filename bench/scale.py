@@ -157,6 +157,7 @@ class QuickIndexer:
             ci = si = 0
             for p in batch:
                 job.committer.add(EmbeddedDocument(p, chunk_vectors[ci : ci + len(p.chunks)],
+                                                   p.sentences,
                                                    sentence_vectors[si : si + len(p.sentences)]))
                 ci += len(p.chunks)
                 si += len(p.sentences)
