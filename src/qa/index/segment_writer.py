@@ -160,7 +160,7 @@ class SegmentWriter:
     def merge(self, rows: list[SegmentRow], *, retrain: bool = False) -> None:
         """Replace `rows` by one segment of their live vectors, in one commit; then
         remove their files."""
-        segments = [read_segment(self.folder, r) for r in rows]
+        segments = [read_segment(self.folder, r, writable=True) for r in rows]
         deleted = self.store.vector_deletes()
         held = np.concatenate([s.ids for s in segments])
         index, approximate = self._merged(segments, deleted, retrain)

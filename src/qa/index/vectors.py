@@ -163,19 +163,26 @@ def file_identity(status: os.stat_result) -> str:
             f":{status.st_ctime_ns}")
 
 
-def read_segment(folder: Path, row: SegmentRow) -> Segment:
+def read_segment(folder: Path, row: SegmentRow, *, writable: bool = False) -> Segment:
     """The segment `row` names, checked. FileNotFoundError if absent (the caller decides
     whether a merge removed it); IndexDamaged if it is not the file committed.
 
-    A file with the identity recorded when it was written is read straight into FAISS;
-    any other (a copied index, a damaged file) is hashed first. One open serves both:
-    a merge may delete the file at any moment, and a second open could then fail
-    half-way. Reading into FAISS from the open file, not from a bytes copy, keeps a
-    large segment in memory once, not twice, while it loads."""
+    A file with the identity recorded when it was written is mapped into memory by
+    FAISS (its codes are paged in as searches touch them: a cold `qa ask` on a million
+    passages does not read the whole segment first); any other (a copied index, a
+    damaged file) is read and hashed first. The file is opened before it is checked and
+    stays open while FAISS maps it: a merge may delete it at any moment, and names are
+    never reused, so what FAISS opens is what was checked, or nothing. A merge that adds
+    to the segment asks for it `writable`: read whole, as mapped codes cannot grow."""
     path = folder / row.name
     with path.open("rb") as handle:
         if row.identity and file_identity(os.fstat(handle.fileno())) == row.identity:
-            index = faiss.read_index(faiss.PyCallbackIOReader(handle.read, 1 << 24))
+            try:
+                index = faiss.read_index(str(path), 0 if writable else faiss.IO_FLAG_MMAP_IFC)
+            except RuntimeError:
+                if path.exists():
+                    raise
+                raise FileNotFoundError(path) from None
         else:
             data = handle.read()
             if hashlib.sha256(data).hexdigest() != row.sha256:
