@@ -159,6 +159,11 @@ def test_a_damaged_vector_segment_is_named_then_its_documents_re_embedded(
     """Vectors are stored once, in hashed segment files: a damaged one cannot be used,
     so readers name it with the fix, and the next `qa index` re-embeds the documents
     whose vectors it held (and only those)."""
+    held_back = sorted(corpus_copy.corpus.glob("*.md"))[0]
+    kept = held_back.read_bytes()
+    held_back.unlink()
+    _index(corpus_copy, fake_embedder)  # one segment; the update adds several
+    held_back.write_bytes(kept)
     _index(corpus_copy, fake_embedder, batch_chunks=8)
     question = "Why did Armenia freeze its membership in the military alliance?"
     searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
@@ -215,6 +220,34 @@ def test_a_copied_index_is_hashed_once_then_trusted_by_its_files_identity(
     searcher.close()
     _index(copy, fake_embedder)  # nothing to embed; the identities are recorded
     assert identities() == on_disk()
+
+
+def test_an_update_of_given_files_looks_at_those_alone(corpus_copy, fake_embedder):
+    """`qa add` and `qa remove` update the index for the files they changed (`only`):
+    another change in the corpus, and another file's skip record, wait for the next
+    full update, which then finds the same index a full update would have made."""
+    _index(corpus_copy, fake_embedder)
+    docs = sorted(corpus_copy.corpus.glob("*.md"))
+    (corpus_copy.corpus / "bad.pdf").write_bytes(b"not a pdf")
+    _index(corpus_copy, fake_embedder)  # bad.pdf: skipped, and remembered
+    shutil.copy(docs[0], corpus_copy.corpus / "added.md")
+    docs[1].write_text(docs[1].read_text(encoding="utf-8") + "\nA new line.\n",
+                       encoding="utf-8")
+    report = _index(corpus_copy, fake_embedder, only=["added.md"])
+    assert report.chunks_embedded > 0 and not report.removed
+    with live_store(corpus_copy.index) as store:
+        stale = staleness(corpus_copy, store)
+        assert stale.changed == [docs[1].name] and not stale.new and not stale.removed
+        assert "bad.pdf" in store.skipped.all()
+    docs[2].unlink()
+    report = _index(corpus_copy, fake_embedder, only=[docs[2].name])
+    assert report.removed == [docs[2].name]
+    with live_store(corpus_copy.index) as store:
+        assert staleness(corpus_copy, store).changed == [docs[1].name]
+    _index(corpus_copy, fake_embedder)
+    with live_store(corpus_copy.index) as store:
+        assert not staleness(corpus_copy, store)
+    _check_consistent(corpus_copy)
 
 
 def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):

@@ -101,8 +101,12 @@ class SegmentWriter:
     """The vector side of a writer: collects a batch's vectors, writes them as a new
     segment inside the batch's commit, and merges segments after commits."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, bulk: bool = False) -> None:
+        """`bulk`: a build from scratch, which no reader sees until it is complete, so
+        its segments are merged once, at its end (`optimize`), not tier by tier: at a
+        million passages, tier merges would build each vector into a graph twice."""
         self.store = store
+        self.bulk = bulk
         self.folder = folder_for(store)
         self.folder.mkdir(exist_ok=True)
         self._ids: list[np.ndarray] = []
@@ -141,29 +145,32 @@ class SegmentWriter:
 
     # -- merges -------------------------------------------------------------------------
     def merge_tiers(self) -> None:
-        """Merge while some tier is full (after a commit)."""
+        """Merge while some tier is full (after a commit; not in a bulk build)."""
+        if self.bulk:
+            return
         while group := merge_candidates(self.store.vector_segments()):
             self.merge(group)
 
     def optimize(self) -> None:
-        """Merge every segment into one, dropping every deleted vector; an approximate
-        result is built anew. Nothing to do for one segment without deletions, unless it
-        is not of the kind its size calls for (exact below APPROXIMATE_FROM, else HNSW)."""
+        """Merge every segment into one, dropping every deleted vector (an HNSW graph
+        holding some is built anew; otherwise the others are added to the largest).
+        Nothing to do for one segment without deletions, unless it is not of the kind
+        its size calls for (exact below APPROXIMATE_FROM, else HNSW)."""
         rows = self.store.vector_segments()
         if len(rows) == 1 and not len(self.store.vector_deletes()):
             index = read_segment(self.folder, rows[0]).index
             if _is_hnsw(index) == (index.ntotal >= APPROXIMATE_FROM):
                 return
         if rows:
-            self.merge(rows, retrain=True)
+            self.merge(rows, purge=True)
 
-    def merge(self, rows: list[SegmentRow], *, retrain: bool = False) -> None:
+    def merge(self, rows: list[SegmentRow], *, purge: bool = False) -> None:
         """Replace `rows` by one segment of their live vectors, in one commit; then
         remove their files."""
         segments = [read_segment(self.folder, r, writable=True) for r in rows]
         deleted = self.store.vector_deletes()
         held = np.concatenate([s.ids for s in segments])
-        index, approximate = self._merged(segments, deleted, retrain)
+        index, approximate = self._merged(segments, deleted, purge)
         kept = segment_ids(index)  # an HNSW base keeps its removed vectors
         applied = held[members(deleted, held) & ~members(kept, held)]
         with self.store.transaction():
@@ -173,11 +180,14 @@ class SegmentWriter:
             (self.folder / r.name).unlink(missing_ok=True)
 
     def _merged(self, segments: list[Segment], deleted: np.ndarray,
-                retrain: bool) -> tuple[faiss.Index, bool]:
+                purge: bool) -> tuple[faiss.Index, bool]:
+        """One index of the segments' live vectors: added to the largest HNSW graph
+        among them, unless there is none or it holds too many removed vectors (any, to
+        `purge`: `--optimize` leaves none), and then built anew."""
         base = max((s for s in segments if _is_hnsw(s.index)), key=lambda s: len(s.ids),
                    default=None)
-        if (base is None or retrain
-                or members(deleted, base.ids).mean() > MAX_DELETED_SHARE):
+        if (base is None
+                or members(deleted, base.ids).mean() > (0.0 if purge else MAX_DELETED_SHARE)):
             parts = [_live(s, deleted) for s in segments]
             ids = np.concatenate([p[0] for p in parts])
             return build_index(ids, np.concatenate([p[1] for p in parts]))

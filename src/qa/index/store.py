@@ -70,6 +70,9 @@ CREATE TABLE IF NOT EXISTS documents (
     sections TEXT,
     indexed_at TEXT NOT NULL
 );
+-- What the freshness check of every `qa ask` and update reads, without the rows' text:
+-- scanning the table itself would read every document's text from disk.
+CREATE INDEX IF NOT EXISTS documents_stat ON documents(path, size, mtime_ns, sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
