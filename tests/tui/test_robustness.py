@@ -436,6 +436,49 @@ def test_an_answer_arriving_behind_a_typed_key_leaves_the_focus_in_the_box(
     run(app, scenario)
 
 
+def test_a_question_typed_right_after_enter_on_a_result_opens_no_document(
+    fake_index: Paths,
+) -> None:
+    """Enter on a result loads its document in a worker, and the view opens when it is
+    loaded. Typed right behind that Enter, a new question (or Escape) used to be cut by
+    the document view opening over it, or the Enter, looked up by Textual once the
+    focus was in the question box, asked the question half typed. At every spacing the
+    document is not opened, nothing is asked, and the box holds what was typed."""
+    loading = threading.Event()
+    app = fake_app(fake_index)
+    document_text = app.engine.document_text
+
+    def held_document_text(doc_id: int) -> str:
+        assert loading.wait(60), "the test never let the document load"
+        return document_text(doc_id)
+
+    app.engine.document_text = held_document_text  # type: ignore[method-assign]
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        await ask(pilot, QUESTION)
+        for spacing in range(12):
+            for lead in (list("Why"), ["escape"]):
+                loading.clear()
+                app.results.focus()
+                await wait_for(pilot, lambda: app.results.has_focus)
+                await send(app, ["enter", *lead], spacing)
+                await wait_for(pilot, lambda: app.focused is app.question_input)
+                loading.set()
+                await wait_for(pilot, lambda: all(w.is_finished for w in app.workers
+                                                  if w.group == "document"))
+                await pilot.pause()
+                assert not isinstance(app.screen, DocumentScreen), (lead, spacing)
+                assert app.history.entries[-1] == QUESTION
+                if lead == ["escape"]:
+                    assert app.question_input.selected_text == QUESTION
+                else:
+                    assert app.question_input.value == "Why"
+                    app.question_input.value = QUESTION
+
+    run(app, scenario)
+
+
 def test_a_document_closed_before_its_first_refresh_is_no_crash(fake_index: Paths):
     """The document view scrolls to the passage after its first refresh; closed before
     that (ctrl+q, or a key typed at once), the scroll found no widgets and ended the

@@ -381,6 +381,7 @@ class QaApp(App[None]):
             return
         if key == "escape":
             if self.screen is self.screen_stack[0]:
+                self._opening = None  # a document still loading is not opened over it
                 box.select_question()
             return
         if isinstance(event, events.Key) and not event.is_printable:
@@ -389,6 +390,7 @@ class QaApp(App[None]):
             self.pop_screen()
         elif self.screen is not self.screen_stack[0]:
             return  # help and the command palette keep their own keys
+        self._opening = None
         box.start_question()
 
     def action_help(self) -> None:
@@ -405,7 +407,10 @@ class QaApp(App[None]):
 
     @on(ResultsList.HitChosen)
     def _chosen(self, message: ResultsList.HitChosen) -> None:
-        self.action_open_document()
+        """Enter or a click on a result. An Enter typed just before a new question comes
+        back from the results after that question has taken the focus: not opened."""
+        if not self.question_input.has_keys:
+            self.action_open_document()
 
     def action_open_document(self) -> None:
         hit = self.results.current_hit

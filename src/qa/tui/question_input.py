@@ -63,13 +63,21 @@ class QuestionInput(Input):
         self.screen.set_focus(self)
 
     async def on_key(self, event: events.Key) -> None:
-        """Enter asks the question as typed up to it. Input's own Enter binding runs
-        only when the key has gone up to the app, and keys typed right behind the Enter
-        were in the box by then: they joined the question asked."""
+        """Enter asks the question as typed up to it, here, in the order of the keys.
+        Input's own Enter binding runs only once the key has gone up to the app, and
+        keys typed right behind the Enter were in the box by then: they joined the
+        question asked."""
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            await self.action_submit()
+            await super().action_submit()
+
+    async def action_submit(self) -> None:
+        """Input's Enter binding, which Textual looks up once a key has gone up to the
+        app, against whatever has the focus by then. An Enter that reaches it was typed
+        at the results just before a key moved the focus here: it was meant for a
+        result, and must not ask the question half typed. The box's own Enter asks, in
+        `on_key`."""
 
     def _begin_afresh(self) -> None:
         self.reset_history_walk()
