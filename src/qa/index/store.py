@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -179,9 +179,24 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # -- documents ------------------------------------------------------------------
-    def documents(self) -> dict[str, StoredDocument]:
-        rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
+    def documents(self, paths: Collection[str] | None = None) -> dict[str, StoredDocument]:
+        """Stored documents by path: all of them, or those of `paths` (an update of a few
+        files need not read 200,000 rows)."""
+        if paths is None:
+            rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
+        else:
+            rows = self.db.execute(
+                "SELECT id, path, sha256, size, mtime_ns FROM documents"
+                " WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(list(paths)),))
         return {r[1]: StoredDocument(*r) for r in rows}
+
+    def document_stats(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every stored document by path: what the freshness check of
+        every `qa ask` compares with the corpus, read from the covering index
+        `documents_stat` as plain tuples (at 200,000 documents, building a record per
+        row cost a third of a second)."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute(
+            "SELECT path, size, mtime_ns FROM documents")}
 
     def document_fields(self, doc_ids: Iterable[int] | None = None) -> list[DocumentFields]:
         """The path, title, source and date of the given documents (of all, with None),

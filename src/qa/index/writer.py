@@ -193,7 +193,7 @@ def _apply(
         recover(sides)
         if lost:  # in a damaged segment: removed now, and indexed again below
             _remove(sides, lost)
-        stored = store.documents()
+        stored = store.documents(only)
         present = {f.rel for f in files}
         removed = [stored[p] for p in (stored if only is None else only)
                    if p in stored and p not in present]
