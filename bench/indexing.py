@@ -2,15 +2,16 @@
 and against the base commit's `qa index --rebuild`, on the same SciFact abstracts.
 
 Usage: .venv/bin/python bench/indexing.py [--documents 400] [--rounds 3]
-                                          [--base-commit 81caede]
+                                          [--base-commit 81caede] [--no-other-source]
 
 The first N abstracts of ../shared/benchmarks/scifact are written as a qa corpus (as
 `qa eval --beir` writes them) in a temporary folder. Three whole processes, each under
 `nice -n 10`, are then timed in turn, round after round (the order rotating, so the
 shared machine's drift weighs on each alike):
 - this tree's `qa index --rebuild` (import, model, load, chunk, embed, commit);
-- the same with pooled sentence vectors (`qa.settings.SENTENCE_VECTORS = "pooled"`,
-  set by a two-line wrapper around `qa`'s entry point): one forward pass per passage;
+- the same with the other source of sentence vectors than `qa.settings.SENTENCE_VECTORS`
+  ("pooled" from the passage's own pass, or a "separate" pass over each sentence), set
+  by a two-line wrapper around `qa`'s entry point (left out with --no-other-source);
 - the base commit's `qa index --rebuild` (its src/ extracted with `git archive`);
 - a bare encode: import sentence-transformers, load the same model by path, and embed
   the same abstracts cut into plain 120-word windows with the title in front; what a
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from base_commit import extract_source
 
+from qa import settings
 from qa.embed.document_embedder import export_once
 from qa.embed.model import fingerprint
 from qa.evaluation.beir import materialise_beir_corpus
@@ -64,8 +66,10 @@ print(len(texts))
 """
 
 
-QA_POOLED = ("import sys\nfrom qa import settings\nsettings.SENTENCE_VECTORS = 'pooled'\n"
-             "from qa.cli import main\nsys.argv[0] = 'qa'\nmain()\n")
+OTHER_SOURCE = {"pooled": "separate", "separate": "pooled"}[settings.SENTENCE_VECTORS]
+QA_OTHER_SOURCE = ("import sys\nfrom qa import settings\n"
+                   f"settings.SENTENCE_VECTORS = {OTHER_SOURCE!r}\n"
+                   "from qa.cli import main\nsys.argv[0] = 'qa'\nmain()\n")
 
 
 def timed(command: list[str], src: Path | None = None) -> tuple[float, str]:
@@ -84,6 +88,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base-commit", default="81caede")
     parser.add_argument("--scifact", type=Path, default=SCIFACT)
+    parser.add_argument("--other-source", action=argparse.BooleanOptionalAction, default=True,
+                        help=f"also time this tree with {OTHER_SOURCE} sentence vectors")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -95,17 +101,18 @@ def main() -> None:
         corpus = tmp / "corpus"
         materialise_beir_corpus(subset, corpus)
         base_src = extract_source(args.base_commit, tmp / "base")
-        runs = {"this tree": ([sys.executable, "-m", "qa"], REPO / "src"),
-                "this tree, pooled": ([sys.executable, "-c", QA_POOLED], REPO / "src"),
-                f"base {args.base_commit}": ([sys.executable, "-m", "qa"], base_src)}
-        # Both of this tree's variants rebuild one index folder, sharing its ONNX file;
-        # the base has its own. Each is exported before the rounds, as a first build
-        # would, so every round times a build that embeds everything and exports nothing.
-        folders = [tmp / "index", tmp / "index", tmp / "index-base"]
+        base = f"base {args.base_commit}"
+        runs = {"this tree": ([sys.executable, "-m", "qa"], REPO / "src", tmp / "index")}
+        if args.other_source:
+            runs[f"this tree, {OTHER_SOURCE}"] = ([sys.executable, "-c", QA_OTHER_SOURCE],
+                                                  REPO / "src", tmp / "index")
+        runs[base] = ([sys.executable, "-m", "qa"], base_src, tmp / "index-base")
+        # This tree's variants rebuild one index folder, sharing its ONNX file; the base
+        # has its own. Each is exported before the rounds, as a first build would, so
+        # every round times a build that embeds everything and exports nothing.
         commands = {label: ([*qa, "index", "--corpus", str(corpus), "--index", str(folder),
-                             "--rebuild"], src)
-                    for (label, (qa, src)), folder in zip(runs.items(), folders, strict=True)}
-        for folder in folders[1:]:  # what a first build exports, exported here once
+                             "--rebuild"], src) for label, (qa, src, folder) in runs.items()}
+        for folder in {folder for _, _, folder in runs.values()}:
             export_once(encoder_path(folder, fingerprint()))
         commands["bare encode"] = ([sys.executable, "-c", BARE_ENCODE,
                                     str(subset / "corpus.jsonl")], None)
@@ -113,6 +120,7 @@ def main() -> None:
               " for the bare encode", flush=True)
         times: dict[str, list[float]] = {label: [] for label in commands}
         labels = list(commands)
+        builds = labels[:-1]  # every `qa index` variant, the bare encode last
         for r in range(args.rounds):
             order = labels[r % len(labels):] + labels[: r % len(labels)]
             for label in order:
@@ -123,8 +131,8 @@ def main() -> None:
                                                  for label in labels)
                   + "; over the bare encode: " + ", ".join(
                       f"{label} {last[label] / last['bare encode']:.2f}x"
-                      for label in labels[:3]), flush=True)
-        with live_store(folders[0]) as store:
+                      for label in builds), flush=True)
+        with live_store(tmp / "index") as store:
             passages, sentences = store.count("chunks"), store.count("sentences")
     print(f"qa: {passages} passages, {sentences} sentences with vectors")
     median = {label: statistics.median(values) for label, values in times.items()}
@@ -132,11 +140,11 @@ def main() -> None:
         rate = f", {passages / median[label]:.2f} passages/s" if label != "bare encode" else ""
         print(f"{label:22} median {median[label]:6.1f} s{rate}"
               f" ({', '.join(f'{t:.1f}' for t in times[label])})")
-    bare, base = "bare encode", labels[2]
-    for label in labels[:3]:
+    bare = "bare encode"
+    for label in builds:
         print(f"{label} / bare encode: {median[label] / median[bare]:.2f}x"
               f" (per round: {ratios(times[label], times[bare])})")
-    for label in labels[:2]:
+    for label in builds[:-1]:
         print(f"passages/s, {label} over {base}: {median[base] / median[label]:.2f}x"
               f" (per round: {ratios(times[base], times[label])})")
 

@@ -39,6 +39,10 @@ def main() -> None:
     materialise_beir_corpus(Path(args.beir), paths.corpus)
     for extra in sorted(paths.corpus.iterdir())[args.first :]:
         extra.unlink()
+    if not args.reuse:  # the real model, as `qa index` embeds
+        update_index(paths, progress=sys.stderr.isatty())
+        print(f"{root}: first {args.first} abstracts")
+        return
     embedder = ReusingEmbedder([Path(s) for s in args.reuse])
     update_index(paths, progress=sys.stderr.isatty(), embedder=embedder)
     print(f"{root}: first {args.first} abstracts; {embedder.embedded} texts embedded,"

@@ -3,6 +3,7 @@ separate pass, and what each storage format costs, against the base commit.
 
 Usage: nice -n 10 .venv/bin/python bench/sentence_vectors.py [--base-commit 81caede]
                        [--skip-base] [--variants-only] [--storage int8 int4 ...]
+                       [--refit-only]
 
 1. `qa eval` as a user runs it, on ../shared/eval/dev.jsonl over corpus/ and on
    ../shared/eval/squad-dev, by this tree and by the base commit (its src/ extracted
@@ -13,12 +14,17 @@ Usage: nice -n 10 .venv/bin/python bench/sentence_vectors.py [--base-commit 81ca
    corpus once (passages, pooled sentences and the separate sentence pass); every
    variant's index is then built from those vectors, and the float formats swap the
    store's codec (`qa.index.sentence_codec`) for the run.
+3. Answer marking refitted on each source's vectors (int8), as `bench/refit.py` fits it
+   (its marking part: every declared feature set, 5-fold CV on squad-dev, checked on
+   dev), so that neither source is judged with weights fitted on the other's vectors.
+   With --refit-only, only this part runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -29,6 +35,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import refit
 from base_commit import extract_source
 
 from qa import settings
@@ -39,6 +46,8 @@ from qa.index import sentence_codec
 from qa.index.generations import live_store
 from qa.index.layout import current_generation
 from qa.index.writer import update_index
+from qa.search import fitted
+from qa.search.reranking import RANKING_FEATURES
 from qa.search.searcher import Searcher
 from qa.settings import Paths
 
@@ -148,6 +157,29 @@ def variant_line(replay: Replay, questions: Path, corpus: Path, index: Path) -> 
             f" {folder_bytes / passages:,.0f} B/passage")
 
 
+def refit_marking(replay: Replay, tmp: Path) -> None:
+    """Part 3: the marking part of bench/refit.py on indexes of each source's vectors,
+    asked in fused order as refit.py asks."""
+    saved_ranking = fitted.RANKING
+    fitted.RANKING = tuple(np.eye(len(RANKING_FEATURES))[0])
+    try:
+        for source in ("separate", "pooled"):
+            replay.source = source
+            asked = {}
+            for name, (questions, corpus) in SETS.items():
+                index = tmp / f"refit-{source}-{name}"
+                update_index(Paths(corpus, index), progress=False, embedder=replay)
+                searcher = Searcher(index)
+                try:
+                    asked[name] = refit.ask(searcher, name, load_questions(questions))
+                finally:
+                    searcher.close()
+            _, report = refit.fit_marking(asked["squad-dev"], asked["dev"], random.Random(0))
+            print(f"-- {source} sentence vectors\n" + "\n".join(report), flush=True)
+    finally:
+        fitted.RANKING = saved_ranking
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-commit", default="81caede")
@@ -155,9 +187,16 @@ def main() -> None:
                         help="only this tree's qa eval (part 1) and the variants")
     parser.add_argument("--variants-only", action="store_true", help="part 2 only")
     parser.add_argument("--storage", nargs="+", choices=list(CODECS), default=list(CODECS))
+    parser.add_argument("--refit-only", action="store_true",
+                        help="only part 3: marking refitted on each source's vectors")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        replay = Replay(tmp / "encoder.onnx")
+        if args.refit_only:
+            print("== 3. answer marking refitted on each source's vectors ==", flush=True)
+            refit_marking(replay, tmp)
+            return
         trees = {"this tree": REPO / "src"} if not args.variants_only else {}
         if not args.skip_base and not args.variants_only:
             trees[f"base {args.base_commit} (separate pass, float32)"] = extract_source(
@@ -168,8 +207,6 @@ def main() -> None:
                 out = qa_eval(src, questions, corpus, tmp / f"eval-{n}-{name}")
                 print(f"-- {name}, {label}\n{out.rstrip()}", flush=True)
         print("\n== 2. hybrid marking by sentence-vector source and storage ==", flush=True)
-        encoder = tmp / "encoder.onnx"
-        replay = Replay(encoder)
         for name, (questions, corpus) in SETS.items():
             for source in ("separate", "pooled"):
                 for storage in args.storage:
@@ -177,6 +214,8 @@ def main() -> None:
                     with codec(storage):
                         line = variant_line(replay, questions, corpus, tmp / "variant")
                     print(f"{name:9} {source:8} {storage:7} {line}", flush=True)
+        print("\n== 3. answer marking refitted on each source's vectors ==", flush=True)
+        refit_marking(replay, tmp)
 
 
 if __name__ == "__main__":

@@ -42,12 +42,13 @@ TOKEN_ENCODING = "cl100k_base"
 # Prefix each passage with its document title when embedding (not when displaying).
 EMBED_TITLE = True
 
-# Where answer marking's sentence vectors come from: "separate", a forward pass over each
-# sentence's own text, or "pooled", the mean of the sentence's token embeddings in its
-# passage's forward pass (no second pass: about half the embedding work of indexing).
-# Pooled vectors marked worse (bench/sentence_vectors.py, docs/sentence-vectors.md), so
-# the separate pass stays. Recorded in the manifest: another value needs a rebuild.
-SENTENCE_VECTORS = "separate"
+# Where answer marking's sentence vectors come from: "pooled", the mean of the sentence's
+# token embeddings in its passage's forward pass, or "separate", a forward pass over each
+# sentence's own text (about twice the embedding work of indexing). With the marking
+# model refitted on pooled vectors they mark as well (bench/refit.py, docs/sentence-vectors.md),
+# at about half the indexing time (bench/indexing.py). Recorded in the manifest: another
+# value needs a rebuild.
+SENTENCE_VECTORS = "pooled"
 
 
 def lock_timeout() -> float:

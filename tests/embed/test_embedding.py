@@ -164,6 +164,7 @@ def test_pooled_sentences_differ_from_separate_ones(onnx_embedder: DocumentEmbed
     sentence embedded alone, and the separate pass is the sentence embedded alone."""
     text, spans = f"Talks\n\n{_SENTENCE}{_SENTENCE}", [[(7, 7 + len(_SENTENCE) - 1)]]
     alone = onnx_embedder.encode([_SENTENCE.strip()])
+    monkeypatch.setattr(settings, "SENTENCE_VECTORS", "separate")
     np.testing.assert_allclose(onnx_embedder.embed([text], spans).sentences, alone, atol=1e-5)
     monkeypatch.setattr(settings, "SENTENCE_VECTORS", "pooled")
     pooled = onnx_embedder.embed([text], spans).sentences

@@ -115,7 +115,7 @@ def test_missing_and_empty_corpus(tmp_path, fake_embedder):
 
 
 @pytest.mark.parametrize(("key", "value"), [("name", "some/other-model"),
-                                            ("sentence_vectors", "pooled")])
+                                            ("sentence_vectors", "separate")])
 def test_index_with_other_model_is_refused(corpus_copy, fake_embedder, key, value):
     _index(corpus_copy, fake_embedder)
     manifest_path = live(corpus_copy.index) / "manifest.json"

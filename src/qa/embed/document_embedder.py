@@ -3,8 +3,8 @@
 Indexing runs the same ONNX transformer as queries (`qa.embed.onnx_model`), exported
 once into the index by `install_query_encoder`. So `qa add` and `qa index` never import
 torch or sentence-transformers (6 to 9 s) once an index exists. Texts go through in
-length-sorted batches, so little is spent on padding. Sentence vectors come from a pass
-over each sentence's text, or are pooled from the passage's own pass
+length-sorted batches, so little is spent on padding. Sentence vectors are pooled from
+the passage's own pass by default, or come from a second pass over each sentence's text
 (`settings.SENTENCE_VECTORS`, `qa.embed.pooling`). sentence-transformers stays the
 reference (`qa.embed.reference_embedder`), and a test holds the two to the same vectors.
 """
