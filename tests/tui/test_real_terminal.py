@@ -37,6 +37,11 @@ def test_the_next_question_typed_in_a_real_terminal_is_asked(fake_index: Paths,
         assert FIRST in first
         tmux.send("-l", NEXT)  # the results have the focus now
         tmux.send("Enter")
+        # Ctrl+Q acts as it arrives (a priority key), ahead of an Enter still on its way
+        # through the question box: quit only once that Enter has asked (or timed out).
+        history = fake_index.index / HISTORY_FILE
+        tmux.wait_for(lambda _: json.dumps(NEXT) in history.read_text(encoding="utf-8"),
+                      timeout=30)
         shown = tmux.wait_for(lambda screen: NEXT in screen and "Result 1 of 5" in screen
                               and "Searching" not in screen)
         lines = shown.splitlines()
@@ -44,8 +49,8 @@ def test_the_next_question_typed_in_a_real_terminal_is_asked(fake_index: Paths,
         assert "Results" in shown and "Document" not in lines[0]  # nothing was opened
         tmux.send("C-q")
         assert "qa exited 0" in tmux.wait_for("qa exited ")
-        asked = [json.loads(line)["q"] for line in (fake_index.index / HISTORY_FILE)
-                 .read_text(encoding="utf-8").splitlines()]
+        asked = [json.loads(line)["q"] for line in
+                 history.read_text(encoding="utf-8").splitlines()]
         assert asked[-2:] == [FIRST, NEXT]  # the Enter asked it, rather than open a result
     finally:
         tmux.close()

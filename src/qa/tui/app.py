@@ -372,8 +372,8 @@ class QaApp(App[None]):
 
     def _route(self, event: events.Key | events.Paste) -> None:
         """Move the focus for `event` before it is dispatched (see `on_event`)."""
-        box = self.question_input
-        if not box.is_mounted:
+        box: QuestionInput | None = getattr(self, "question_input", None)
+        if box is None or not box.is_mounted:  # a key typed before the window is built
             return
         key = event.key if isinstance(event, events.Key) else ""
         if box.has_keys:
