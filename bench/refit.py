@@ -58,15 +58,32 @@ FOLDS = 5
 SCIFACT_NEGATIVES = 100  # SciFact train claims asked of the dev corpus (confidence)
 OLD_REJECTED_SHARE = 13 / 305  # answerable squad-dev questions main's confidence rejects
 SCIFACT = "scifact train"
-# Reranking features tried: the searcher's (RANKING_FEATURES), and two more that need
-# every head passage marked. Feature sets (indexes into CANDIDATES), declared in advance.
-CANDIDATES = (*RANKING_FEATURES, "best marking score z", "best sentence cosine z")
+# Reranking features tried: the searcher's (RANKING_FEATURES), and more that need every
+# head passage marked, or each side's own score. Feature sets (names from CANDIDATES),
+# declared in advance.
+EXTRA = ("best marking score z", "best sentence cosine z", "best sentence cosine",
+         "dense z", "bm25 z", "best sentence overlap")
+CANDIDATES = tuple(dict.fromkeys((*RANKING_FEATURES, *EXTRA)))
+_FUSED, _OVERLAPS = ("fused score z",), ("passage overlap", "title overlap")
+_SIDES = ("dense z", "bm25 z")
 RANKING_SETS = {
-    "fused, marking": (0, 3),
-    "fused, sentence cosine": (0, 4),
-    "fused, marking, sentence cosine": (0, 3, 4),
-    "fused, overlaps": (0, 1, 2),
-    "all five": (0, 1, 2, 3, 4),
+    "fused, marking": (*_FUSED, "best marking score z"),
+    "fused, sentence cosine": (*_FUSED, "best sentence cosine z"),
+    "fused, marking, sentence cosine": (*_FUSED, "best marking score z",
+                                        "best sentence cosine z"),
+    "fused, overlaps": (*_FUSED, *_OVERLAPS),
+    "fused, overlaps, sentence cosine": (*_FUSED, *_OVERLAPS, "best sentence cosine z"),
+    "fused, overlaps, sentence cosine raw": (*_FUSED, *_OVERLAPS, "best sentence cosine"),
+    "fused, overlaps, sentence overlap": (*_FUSED, *_OVERLAPS, "best sentence overlap"),
+    "fused, overlaps, sentence cosine and overlap": (*_FUSED, *_OVERLAPS,
+                                                     "best sentence cosine z",
+                                                     "best sentence overlap"),
+    "sides, overlaps": (*_SIDES, *_OVERLAPS),
+    "sides, overlaps, sentence cosine": (*_SIDES, *_OVERLAPS, "best sentence cosine z"),
+    "sides, overlaps, sentence cosine and overlap": (*_SIDES, *_OVERLAPS,
+                                                     "best sentence cosine z",
+                                                     "best sentence overlap"),
+    "all": CANDIDATES,
 }
 
 
@@ -82,6 +99,7 @@ class Asked:
     holds: list[np.ndarray]  # per head passage: per sentence, holds the answer
     relevant: np.ndarray  # per head passage: holds the answer
     terms: QueryTerms
+    sides: np.ndarray  # per head passage: (cosine, BM25) of the passage itself
     order: np.ndarray | None = None  # head positions as ranked; None: the fused order
 
     def ranked(self) -> list[int]:
@@ -103,8 +121,18 @@ def ask(searcher: Searcher, source: str, questions: list[Question],
             marks.append(m)
             holds.append(np.array([_holds(q, h.passage, s, e) for s, e in m.spans]))
         rel = np.array([(relevant or _relevant)(q, h.passage) for h in answer.hits], dtype=bool)
-        out.append(Asked(source, q, answer, marks, holds, rel, terms))
+        out.append(Asked(source, q, answer, marks, holds, rel, terms,
+                         _sides(searcher, answer, qvec)))
     return out
+
+
+def _sides(searcher: Searcher, answer: Answer, qvec: np.ndarray) -> np.ndarray:
+    """Each head passage's cosine and BM25 (0 when no word matches), as fusion saw them."""
+    ids = [h.passage.chunk_id for h in answer.hits]
+    found, vecs = searcher.dense.vectors_of(np.array(ids, dtype=np.int64))
+    cosine = dict(zip(found.tolist(), (vecs @ qvec).tolist(), strict=True)) if len(found) else {}
+    bm25 = searcher.lexical.scores(answer.search_text, ids)
+    return np.array([[cosine.get(i, 0.0), bm25.get(i, 0.0)] for i in ids]).reshape(-1, 2)
 
 
 def _relevant(q: Question, passage: Passage) -> bool:
@@ -194,12 +222,19 @@ def head_features(a: Asked) -> np.ndarray:
     """The CANDIDATES features of the question's head, one row per passage."""
     if not a.marks:
         return np.zeros((0, len(CANDIDATES)))
-    return np.column_stack([
-        ranking_features(np.array([h.score for h in a.answer.hits]),
-                         [h.passage for h in a.answer.hits], a.terms),
-        zscore(np.array([float(m.scores.max()) for m in a.marks])),
-        zscore(np.array([m.best_cosine for m in a.marks])),
-    ])
+    searcher_side = ranking_features(np.array([h.score for h in a.answer.hits]),
+                                     [h.passage for h in a.answer.hits], a.terms)
+    columns = dict(zip(RANKING_FEATURES, searcher_side.T, strict=True))
+    best_cosine = np.array([m.best_cosine for m in a.marks])
+    columns |= {
+        "best marking score z": zscore(np.array([float(m.scores.max()) for m in a.marks])),
+        "best sentence cosine z": zscore(best_cosine),
+        "best sentence cosine": best_cosine,
+        "dense z": zscore(a.sides[:, 0]),
+        "bm25 z": zscore(a.sides[:, 1]),
+        "best sentence overlap": np.array([float(m.features[:, 1].max()) for m in a.marks]),
+    }
+    return np.column_stack([columns[name] for name in CANDIDATES])
 
 
 def passage_metrics(asked: list[Asked], orders: list[list[int]]) -> tuple[float, ...]:
@@ -254,7 +289,8 @@ def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
                          else passage_metrics(items, ords))
         return out
 
-    def cross_validated(cols: tuple[int, ...]) -> dict[str, tuple[float, ...]]:
+    def cross_validated(names: tuple[str, ...]) -> dict[str, tuple[float, ...]]:
+        cols = _columns(names)
         orders: dict[int, list[int]] = {}
         for train, test in folds:
             w = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y
@@ -275,8 +311,8 @@ def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
               f"{'sf nDCG':>9}{'mean':>8}",
               line("fused (z-score, dense 0.8)", fused)]
     best, best_score = None, _selection(fused)
-    for label, cols in RANKING_SETS.items():
-        s = cross_validated(cols)
+    for label, names in RANKING_SETS.items():
+        s = cross_validated(names)
         report.append(line(label, s))
         if _selection(s) > best_score and s["dev"][2] >= fused["dev"][2]:
             best, best_score = label, _selection(s)
@@ -284,7 +320,7 @@ def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
         report.append("chosen: none (no set beats the fused order under CV without"
                       " lowering dev's MRR): the fused order is kept")
         return np.eye(len(CANDIDATES))[0], report
-    cols = RANKING_SETS[best]
+    cols = _columns(RANKING_SETS[best])
     w = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y
                                 in examples(list(range(len(everything))))]))
     report.append(f"chosen: {best}")
@@ -298,6 +334,10 @@ def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
         report.append(f"  {name:<15}" + " ".join(f"{v:.3f}" for v in s[name])
                       + "   (fused: " + " ".join(f"{v:.3f}" for v in fused[name]) + ")")
     return w, report
+
+
+def _columns(names: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(CANDIDATES.index(n) for n in names)
 
 
 def _on(cols: tuple[int, ...], w: np.ndarray) -> np.ndarray:
@@ -434,10 +474,11 @@ def main() -> None:
     confidence, bias, confidence_report = fit_confidence(signals)
     print("\n".join([*report, "", *confidence_report]))
     if args.write:
-        if ranking[len(RANKING_FEATURES):].any():
+        chosen = {n for n, v in zip(CANDIDATES, ranking, strict=True) if v}
+        if chosen - set(RANKING_FEATURES):
             sys.exit("the chosen reranking uses features the searcher does not compute;"
                      " add them to qa.search.reranking first")
-        write_fitted(marking, ranking[: len(RANKING_FEATURES)], confidence, bias)
+        write_fitted(marking, ranking[list(_columns(RANKING_FEATURES))], confidence, bias)
         print("wrote src/qa/search/fitted.py")
 
 

@@ -38,6 +38,10 @@ class Paths:
 CHUNK_MAX_TOKENS = 160
 CHUNK_OVERLAP_TOKENS = 40
 TOKEN_ENCODING = "cl100k_base"
+# How passages meet blank-line paragraph breaks (qa.ingest.chunking.PARAGRAPH_MODES),
+# chosen by bench/chunking.py (docs/chunking-run.txt). Recorded in the manifest: an
+# index built with another value is reported stale, with `qa index --rebuild` as the fix.
+CHUNK_PARAGRAPHS = "straddle"
 
 # Prefix each passage with its document title when embedding (not when displaying).
 EMBED_TITLE = True
