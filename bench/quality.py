@@ -1,6 +1,6 @@
 """Answer quality on every set at once: dev, squad-dev and SciFact test, as users get it.
 
-Usage: .venv/bin/python bench/quality.py [--index DIR] [--scifact-index DIR]
+Usage: .venv/bin/python bench/quality.py [--index DIR] [--scifact-index DIR] [--scifact-only]
 
 1. `qa eval ../shared/eval/dev.jsonl` (the project's corpus/) and
    `qa eval ../shared/eval/squad-dev/questions.jsonl`, as real `qa` processes, with DIR
@@ -12,6 +12,8 @@ Usage: .venv/bin/python bench/quality.py [--index DIR] [--scifact-index DIR]
    given. When it holds only some abstracts, only the claims all of whose relevant
    abstracts it holds are scored, and the output says it is a SUBSET.
 Run it with the code of a commit on the path to get that commit's figures.
+`--scifact-only` skips step 1 (SciFact's full set takes long to embed, and is often
+measured apart, once its index is built).
 """
 
 from __future__ import annotations
@@ -71,10 +73,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", default=str(REPO / "index"))
     parser.add_argument("--scifact-index", help="a SciFact index folder (its corpus beside it)")
+    parser.add_argument("--scifact-only", action="store_true", help="skip dev and squad-dev")
     args = parser.parse_args()
     index = Path(args.index).resolve()
     beir = SHARED / "benchmarks" / "scifact"
-    for questions in ("dev.jsonl", "squad-dev/questions.jsonl"):
+    for questions in () if args.scifact_only else ("dev.jsonl", "squad-dev/questions.jsonl"):
         print(f"$ qa eval ../shared/eval/{questions}", flush=True)
         print(qa("eval", f"../shared/eval/{questions}", "--index", str(index)), flush=True)
     sci = (Paths(Path(args.scifact_index).resolve().parent / "corpus",

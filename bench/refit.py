@@ -10,14 +10,18 @@ Usage: .venv/bin/python bench/refit.py --scifact-index DIR [--root DIR] [--write
    evidence phrases, which are never fitted on.
 3. Reranking the head (`qa.search.reranking`): a pairwise logistic regression (each
    relevant passage of a question's head against each irrelevant one) on dev,
-   squad-dev and SciFact train claims together, each question weighing the same;
-   feature sets declared in advance (RANKING_SETS), 5-fold CV by question stratified by
-   data set, chosen by the mean of dev MRR@10, squad-dev MRR@10 and SciFact-train
-   nDCG@10, and only if dev's MRR does not drop; leave-one-data-set-out figures too.
+   squad-dev and SciFact train claims together, each question weighing the same, or
+   each data set; feature sets declared in advance (RANKING_SETS, over CANDIDATES: the
+   searcher's features, the passages' best sentence cosine, overlap and marking score,
+   and each side's own score), 5-fold CV by question stratified by data set, chosen by
+   the mean of dev MRR@10, squad-dev MRR@10 and SciFact-train nDCG@10, and only if
+   dev's MRR does not drop; leave-one-data-set-out figures too.
 4. The confidence: a logistic regression of the answer's signals, with each source
    weighing the same: answerable against unanswerable questions of dev and squad-dev,
    and SciFact train claims asked of the dev corpus (off-topic, all to be rejected).
-   10-fold cross-validation, stratified. The threshold stays at P = 0.5; the fitted
+   10-fold cross-validation, stratified; signal sets declared in advance
+   (CONFIDENCE_SETS), chosen by squad-dev's AUROC under CV among those that keep the
+   other sources' abstention. The threshold stays at P = 0.5; the fitted
    bias is then raised, if need be, until no more answerable questions are rejected
    under cross-validation than by the confidence of main (`OLD_REJECTED_SHARE`), so
    AUROC is never bought by rejecting answerable questions.
@@ -32,6 +36,7 @@ import itertools
 import random
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,7 +57,7 @@ from qa.search.calibration import CONFIDENCE_FEATURES, confidence_features
 from qa.search.fusion import zscore
 from qa.search.reranking import RANKING_FEATURES, RERANK_DEPTH, ranking_features
 from qa.search.searcher import Answer, Searcher
-from qa.search.terms import QueryTerms
+from qa.search.terms import QueryTerms, text_terms
 from qa.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,15 +66,32 @@ FOLDS = 5
 SCIFACT_NEGATIVES = 100  # SciFact train claims asked of the dev corpus (confidence)
 OLD_REJECTED_SHARE = 13 / 305  # answerable squad-dev questions main's confidence rejects
 SCIFACT = "scifact train"
-# Reranking features tried: the searcher's (RANKING_FEATURES), and two more that need
-# every head passage marked. Feature sets (indexes into CANDIDATES), declared in advance.
-CANDIDATES = (*RANKING_FEATURES, "best marking score z", "best sentence cosine z")
+# Reranking features tried: the searcher's (RANKING_FEATURES), and more that need every
+# head passage marked, or each side's own score; the searcher computes the extras only
+# once a set using them is chosen. Feature sets (by name), declared in advance.
+EXTRA = ("best marking score z", "best sentence cosine z", "best sentence cosine",
+         "dense z", "bm25 z", "best sentence overlap")
+CANDIDATES = (*RANKING_FEATURES, *EXTRA)
+_FUSED, _OVERLAPS = ("fused score z",), ("passage overlap", "title overlap")
+_SIDES = ("dense z", "bm25 z")
 RANKING_SETS = {
-    "fused, marking": (0, 3),
-    "fused, sentence cosine": (0, 4),
-    "fused, marking, sentence cosine": (0, 3, 4),
-    "fused, overlaps": (0, 1, 2),
-    "all five": (0, 1, 2, 3, 4),
+    "fused, marking": (*_FUSED, "best marking score z"),
+    "fused, sentence cosine": (*_FUSED, "best sentence cosine z"),
+    "fused, marking, sentence cosine": (*_FUSED, "best marking score z",
+                                        "best sentence cosine z"),
+    "fused, overlaps": (*_FUSED, *_OVERLAPS),
+    "fused, overlaps, sentence cosine": (*_FUSED, *_OVERLAPS, "best sentence cosine z"),
+    "fused, overlaps, sentence cosine raw": (*_FUSED, *_OVERLAPS, "best sentence cosine"),
+    "fused, overlaps, sentence overlap": (*_FUSED, *_OVERLAPS, "best sentence overlap"),
+    "fused, overlaps, sentence cosine and overlap": (*_FUSED, *_OVERLAPS,
+                                                     "best sentence cosine z",
+                                                     "best sentence overlap"),
+    "sides, overlaps": (*_SIDES, *_OVERLAPS),
+    "sides, overlaps, sentence cosine": (*_SIDES, *_OVERLAPS, "best sentence cosine z"),
+    "sides, overlaps, sentence cosine and overlap": (*_SIDES, *_OVERLAPS,
+                                                     "best sentence cosine z",
+                                                     "best sentence overlap"),
+    "all": CANDIDATES,
 }
 
 
@@ -85,6 +107,7 @@ class Asked:
     holds: list[np.ndarray]  # per head passage: per sentence, holds the answer
     relevant: np.ndarray  # per head passage: holds the answer
     terms: QueryTerms
+    sides: np.ndarray  # per head passage: (cosine, BM25) of the passage itself
     order: np.ndarray | None = None  # head positions as ranked; None: the fused order
 
     def ranked(self) -> list[int]:
@@ -106,8 +129,18 @@ def ask(searcher: Searcher, source: str, questions: list[Question],
             marks.append(m)
             holds.append(np.array([_holds(q, h.passage, s, e) for s, e in m.spans]))
         rel = np.array([(relevant or _relevant)(q, h.passage) for h in answer.hits], dtype=bool)
-        out.append(Asked(source, q, answer, marks, holds, rel, terms))
+        out.append(Asked(source, q, answer, marks, holds, rel, terms,
+                         _sides(searcher, answer, qvec)))
     return out
+
+
+def _sides(searcher: Searcher, answer: Answer, qvec: np.ndarray) -> np.ndarray:
+    """Each head passage's cosine and BM25 (0 when no word matches), as fusion saw them."""
+    ids = [h.passage.chunk_id for h in answer.hits]
+    found, vecs = searcher.dense.vectors_of(np.array(ids, dtype=np.int64))
+    cosine = dict(zip(found.tolist(), (vecs @ qvec).tolist(), strict=True)) if len(found) else {}
+    bm25 = searcher.lexical.scores(answer.search_text, ids)
+    return np.array([[cosine.get(i, 0.0), bm25.get(i, 0.0)] for i in ids]).reshape(-1, 2)
 
 
 def _relevant(q: Question, passage: Passage) -> bool:
@@ -193,14 +226,16 @@ def marking_examples(items: list[Sentences], cols: tuple[int, ...]
             if y.any() and not y.all()]
 
 
-def pairwise_fit(examples: list[tuple[int, np.ndarray, np.ndarray]]) -> np.ndarray:
+def pairwise_fit(examples: list[tuple[int, np.ndarray, np.ndarray]],
+                 example_weight: Callable[[int], float] | None = None) -> np.ndarray:
     """Weights w with x_pos @ w > x_neg @ w: a logistic regression on differences, each
-    example (a passage's sentences, a question's head) weighing the same."""
+    example (a passage's sentences, a question's head) weighing the same, or
+    `example_weight` of its number."""
     diffs, weights = [], []
-    for _, x, y in examples:
+    for n, x, y in examples:
         pairs = [x[p] - x[q] for p in np.flatnonzero(y) for q in np.flatnonzero(~y)]
         diffs += pairs
-        weights += [1.0 / len(pairs)] * len(pairs)
+        weights += [(example_weight(n) if example_weight else 1.0) / len(pairs)] * len(pairs)
     d, sw = np.array(diffs), np.array(weights)
     model = LogisticRegression(fit_intercept=False, max_iter=5000)
     model.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))],
@@ -303,12 +338,18 @@ def head_features(a: Asked) -> np.ndarray:
     """The CANDIDATES features of the question's head, one row per passage."""
     if not a.marks:
         return np.zeros((0, len(CANDIDATES)))
-    return np.column_stack([
-        ranking_features(np.array([h.score for h in a.answer.hits]),
-                         [h.passage for h in a.answer.hits], a.terms),
-        zscore(np.array([float(m.scores.max()) for m in a.marks])),
-        zscore(np.array([m.best_cosine for m in a.marks])),
-    ])
+    searcher_side = ranking_features(np.array([h.score for h in a.answer.hits]),
+                                     [h.passage for h in a.answer.hits], a.terms)
+    best_cosine = np.array([m.best_cosine for m in a.marks])
+    extra = {
+        "best marking score z": zscore(np.array([float(m.scores.max()) for m in a.marks])),
+        "best sentence cosine z": zscore(best_cosine),
+        "best sentence cosine": best_cosine,
+        "dense z": zscore(a.sides[:, 0]),
+        "bm25 z": zscore(a.sides[:, 1]),
+        "best sentence overlap": np.array([float(m.features[:, 1].max()) for m in a.marks]),
+    }
+    return np.column_stack([searcher_side, *(extra[n] for n in EXTRA)])
 
 
 def passage_metrics(asked: list[Asked], orders: list[list[int]]) -> tuple[float, ...]:
@@ -349,6 +390,15 @@ def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
         return [(i, features[i], everything[i].relevant) for i in idx
                 if everything[i].relevant.any() and not everything[i].relevant.all()]
 
+    def fit(names: tuple[str, ...], per_set: bool, idx: list[int]) -> np.ndarray:
+        """Fitted on questions idx; with `per_set`, each data set weighs the same (dev's
+        15 questions as much as squad-dev's 628), else each question does."""
+        cols = _columns(names)
+        chosen = examples(idx)
+        count = Counter(everything[i].source for i, _, _ in chosen)
+        weight = (lambda i: 1.0 / count[everything[i].source]) if per_set else None
+        return _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y in chosen], weight))
+
     def order(i: int, w: np.ndarray | None) -> list[int]:
         if w is None:
             return list(range(len(features[i])))
@@ -363,50 +413,57 @@ def fit_ranking(data: dict[str, list[Asked]], qrels: dict[str, dict[str, int]]
                          else passage_metrics(items, ords))
         return out
 
-    def cross_validated(cols: tuple[int, ...]) -> dict[str, tuple[float, ...]]:
+    def cross_validated(names: tuple[str, ...], per_set: bool
+                        ) -> dict[str, tuple[float, ...]]:
         orders: dict[int, list[int]] = {}
         for train, test in folds:
-            w = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y
-                                        in examples(train.tolist())]))
+            w = fit(names, per_set, train.tolist())
             for i in test:
                 orders[int(i)] = order(int(i), w)
         return score(orders)
 
     def line(label: str, s: dict[str, tuple[float, ...]]) -> str:
-        return (f"{label:<32}" + "".join(f"{v:>7.3f}" for v in s["dev"])
+        return (f"{label:<46}" + "".join(f"{v:>7.3f}" for v in s["dev"])
                 + "".join(f"{v:>7.3f}" for v in s["squad-dev"])
                 + f"{s[SCIFACT][0]:>9.4f}{_selection(s):>8.4f}")
 
     fused = score({i: order(i, None) for i in range(len(everything))})
     report = ["## Reranking the head (5-fold CV by question, stratified by data set)",
               "questions: " + ", ".join(f"{k} {len(v)}" for k, v in data.items()),
-              f"{'':<32}{'dev H@1':>7}{'H@3':>7}{'MRR':>7}{'sq H@1':>7}{'H@3':>7}{'MRR':>7}"
+              f"{'':<46}{'dev H@1':>7}{'H@3':>7}{'MRR':>7}{'sq H@1':>7}{'H@3':>7}{'MRR':>7}"
               f"{'sf nDCG':>9}{'mean':>8}",
               line("fused (z-score, dense 0.8)", fused)]
+    report.append("each question weighing the same, then [sets]: each data set weighing"
+                  " the same")
     best, best_score = None, _selection(fused)
-    for label, cols in RANKING_SETS.items():
-        s = cross_validated(cols)
-        report.append(line(label, s))
-        if _selection(s) > best_score and s["dev"][2] >= fused["dev"][2]:
-            best, best_score = label, _selection(s)
+    for per_set in (False, True):
+        for label, names in RANKING_SETS.items():
+            s = cross_validated(names, per_set)
+            report.append(line(label + (" [sets]" if per_set else ""), s))
+            if _selection(s) > best_score and s["dev"][2] >= fused["dev"][2]:
+                best, best_score = (label, per_set), _selection(s)
     if best is None:
         report.append("chosen: none (no set beats the fused order under CV without"
                       " lowering dev's MRR): the fused order is kept")
         return np.eye(len(CANDIDATES))[0], report
-    cols = RANKING_SETS[best]
-    w = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y
-                                in examples(list(range(len(everything))))]))
-    report.append(f"chosen: {best}")
+    names, per_set = RANKING_SETS[best[0]], best[1]
+    w = fit(names, per_set, list(range(len(everything))))
+    report.append(f"chosen: {best[0]}" + (", each data set weighing the same" if per_set
+                                           else ", each question weighing the same"))
     report.append("weights: " + ", ".join(f"{n} {v:.4f}" for n, v in
                                           zip(CANDIDATES, w, strict=True)))
     report.append("leave one data set out (fitted on the others):")
     for name in data:
         idx = [i for i, a in enumerate(everything) if a.source != name]
-        wl = _on(cols, pairwise_fit([(i, x[:, cols], y) for i, x, y in examples(idx)]))
+        wl = fit(names, per_set, idx)
         s = score({i: order(i, wl) for i in range(len(everything))})
         report.append(f"  {name:<15}" + " ".join(f"{v:.3f}" for v in s[name])
                       + "   (fused: " + " ".join(f"{v:.3f}" for v in fused[name]) + ")")
     return w, report
+
+
+def _columns(names: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(CANDIDATES.index(n) for n in names)
 
 
 def _on(cols: tuple[int, ...], w: np.ndarray) -> np.ndarray:
@@ -421,47 +478,81 @@ def _selection(s: dict[str, tuple[float, ...]]) -> float:
 
 # -- confidence ----------------------------------------------------------------------
 
+# Confidence signals tried: the searcher's, and two of the top passage's words: their
+# share of the question's weight, and the heaviest question term it lacks (a question
+# that looks answerable but is not often names one thing the passage does not say).
+CONFIDENCE_CANDIDATES = (*CONFIDENCE_FEATURES, "top passage overlap",
+                         "heaviest term missing from the top passage")
+CONFIDENCE_SETS = {  # declared in advance, by CONFIDENCE_CANDIDATES names
+    "the searcher's signals": CONFIDENCE_FEATURES,
+    "the searcher's signals, top passage's words": CONFIDENCE_CANDIDATES,
+}
+
+
 def fit_confidence(signals: dict[str, list[tuple[bool, np.ndarray]]]
                    ) -> tuple[np.ndarray, float, list[str]]:
+    """Each CONFIDENCE_SETS set under CV; chosen: the best CV AUROC on squad-dev among
+    the sets that keep every other source's abstention as right as the first set's."""
     rows = [(src, y, x) for src, pairs in signals.items() for y, x in pairs]
-    x = np.array([r[2] for r in rows])
+    x_all = np.array([r[2] for r in rows])
     y = np.array([r[1] for r in rows])
     src = np.array([r[0] for r in rows])
     count = {s: len(p) for s, p in signals.items()}
     sw = np.array([len(rows) / (len(signals) * count[s]) for s in src])
     strata = np.array([f"{s}-{label}" for s, label in zip(src, y, strict=True)])
+    folds = list(StratifiedKFold(10, shuffle=True, random_state=0).split(x_all, strata))
 
     def model() -> LogisticRegression:
         return LogisticRegression(max_iter=5000, C=1.0)
 
-    oof = np.zeros(len(rows))
-    for train, test in StratifiedKFold(10, shuffle=True, random_state=0).split(x, strata):
-        m = model().fit(x[train], y[train], sample_weight=sw[train])
-        oof[test] = m.decision_function(x[test])
-    m = model().fit(x, y, sample_weight=sw)
-    shift = _bias_shift(oof[y], OLD_REJECTED_SHARE)
-    full = m.decision_function(x) + shift
-    oof = oof + shift
+    def right(z: np.ndarray, s: str) -> int:
+        idx = src == s
+        return int((z[idx][y[idx]] >= 0).sum() + (z[idx][~y[idx]] < 0).sum())
+
     report = ["## Confidence (10-fold CV, stratified by source and label; every source weighs"
               " the same)",
-              f"bias raised by {shift:.3f} (answering more) so that at most"
-              f" {OLD_REJECTED_SHARE:.1%} of the answerable questions are rejected under CV"]
-    for s in signals:
-        idx = src == s
-        ys = y[idx]
-        part = f"{s:<24} {int(ys.sum())} answerable, {int((~ys).sum())} not;"
-        for label, z in (("CV", oof[idx]), ("fitted", full[idx])):
-            part += (f" {label}: answered {int((z[ys] >= 0).sum())}/{int(ys.sum())},"
-                     f" rejected {int((z[~ys] < 0).sum())}/{int((~ys).sum())}")
-            if ys.any() and (~ys).any():
-                part += f", AUROC {roc_auc_score(ys, z):.3f}"
-            part += ";"
-        report.append(part)
-    bias = float(m.intercept_[0]) + shift
+              f"bias raised, if need be, so that at most {OLD_REJECTED_SHARE:.1%} of the"
+              " answerable questions are rejected under CV"]
+    chosen, best = None, None
+    for label, names in CONFIDENCE_SETS.items():
+        cols = [CONFIDENCE_CANDIDATES.index(n) for n in names]
+        x = x_all[:, cols]
+        oof = np.zeros(len(rows))
+        for train, test in folds:
+            m = model().fit(x[train], y[train], sample_weight=sw[train])
+            oof[test] = m.decision_function(x[test])
+        m = model().fit(x, y, sample_weight=sw)
+        shift = _bias_shift(oof[y], OLD_REJECTED_SHARE)
+        full, oof = m.decision_function(x) + shift, oof + shift
+        report.append(f"{label}: bias raised by {shift:.3f}")
+        for s in signals:
+            idx = src == s
+            ys = y[idx]
+            part = f"  {s:<24} {int(ys.sum())} answerable, {int((~ys).sum())} not;"
+            for kind, z in (("CV", oof[idx]), ("fitted", full[idx])):
+                part += (f" {kind}: answered {int((z[ys] >= 0).sum())}/{int(ys.sum())},"
+                         f" rejected {int((z[~ys] < 0).sum())}/{int((~ys).sum())}")
+                if ys.any() and (~ys).any():
+                    part += f", AUROC {roc_auc_score(ys, z):.3f}"
+                part += ";"
+            report.append(part)
+        squad = src == "squad-dev"
+        auroc = roc_auc_score(y[squad], oof[squad])
+        others = {s: right(oof, s) for s in signals if s != "squad-dev"}
+        weights = np.zeros(len(CONFIDENCE_CANDIDATES))
+        weights[cols] = m.coef_[0]
+        fit = (weights, float(m.intercept_[0]) + shift)
+        if best is None:
+            best, chosen, floor = (auroc, fit), label, others
+        elif auroc > best[0] and all(others[s] >= floor[s] for s in others):
+            best, chosen = (auroc, fit), label
+    assert best is not None
+    weights, bias = best[1]
+    report.append(f"chosen: {chosen}")
     report.append("weights: " + ", ".join(f"{n} {v:.4f}" for n, v in
-                                          zip(CONFIDENCE_FEATURES, m.coef_[0], strict=True))
+                                          zip(CONFIDENCE_CANDIDATES, weights, strict=True))
                   + f", bias {bias:.4f}")
-    return m.coef_[0], bias, report
+    return weights, bias, report
 
 
 def _bias_shift(answerable_scores: np.ndarray, share: float) -> float:
@@ -475,9 +566,17 @@ def _bias_shift(answerable_scores: np.ndarray, share: float) -> float:
 
 
 def signals_of(asked: list[Asked]) -> list[tuple[bool, np.ndarray]]:
-    return [(a.question.answerable,
-             confidence_features([a.marks[i] for i in a.ranked()[:10]], a.answer.coverage))
-            for a in asked]
+    """The CONFIDENCE_CANDIDATES of each question's answer, in the reranked order."""
+    out = []
+    for a in asked:
+        top = a.answer.hits[a.ranked()[0]].passage.text if a.answer.hits else ""
+        present = text_terms(top)
+        absent = [w for t, w in zip(a.terms.terms, a.terms.weights, strict=True)
+                  if t not in present]
+        out.append((a.question.answerable, np.r_[
+            confidence_features([a.marks[i] for i in a.ranked()[:10]], a.answer.coverage),
+            a.terms.overlap(top), max(absent, default=0.0)]))
+    return out
 
 
 def write_fitted(marking: np.ndarray, ranking: np.ndarray, confidence: np.ndarray,
@@ -543,10 +642,11 @@ def main() -> None:
     confidence, bias, confidence_report = fit_confidence(signals)
     print("\n".join([*report, "", *confidence_report]))
     if args.write:
-        if ranking[len(RANKING_FEATURES):].any():
-            sys.exit("the chosen reranking uses features the searcher does not compute;"
-                     " add them to qa.search.reranking first")
-        write_fitted(marking, ranking[: len(RANKING_FEATURES)], confidence, bias)
+        if ranking[len(RANKING_FEATURES):].any() or confidence[len(CONFIDENCE_FEATURES):].any():
+            sys.exit("the chosen reranking or confidence uses features the searcher does not"
+                     " compute; add them to qa.search first")
+        write_fitted(marking, ranking[: len(RANKING_FEATURES)],
+                     confidence[: len(CONFIDENCE_FEATURES)], bias)
         print("wrote src/qa/search/fitted.py")
 
 

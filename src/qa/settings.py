@@ -38,6 +38,14 @@ class Paths:
 CHUNK_MAX_TOKENS = 160
 CHUNK_OVERLAP_TOKENS = 40
 TOKEN_ENCODING = "cl100k_base"
+# How passages meet blank-line paragraph breaks (qa.ingest.chunking.PARAGRAPH_MODES).
+# bench/chunking.py (docs/chunking-run.txt): "aligned" raised squad-dev's hybrid MRR@10
+# from 0.867 to 0.886 and lowered dev's from 0.923 to 0.846 (Hit@3 12 to 11 of 13);
+# "packed" 0.879 and 0.872; SciFact's passages are the same in every mode (no abstract
+# has a paragraph break). Neither wins overall, so passages still straddle. Recorded in
+# the manifest: an index built with another value (or before the setting existed) is
+# reported stale, with `qa index --rebuild` as the fix.
+CHUNK_PARAGRAPHS = "straddle"
 
 # Prefix each passage with its document title when embedding (not when displaying).
 EMBED_TITLE = True

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from qa import settings
 from qa.errors import IndexDamaged, IndexIncompatible, QaError
 from qa.index.generations import live_store
 from qa.index.layout import STORE_FILE, VECTORS_DIR
@@ -136,6 +137,23 @@ def test_index_of_an_older_schema_asks_for_a_rebuild(corpus_copy, fake_embedder)
     cite them, so every command names the difference and the one fix."""
     _index(corpus_copy, fake_embedder)
     _as_schema(corpus_copy, 1)
+
+
+def test_an_index_chunked_before_paragraph_modes_asks_for_a_rebuild(corpus_copy,
+                                                                   fake_embedder):
+    """Its passages may straddle paragraph breaks the chunker of this qa would not
+    cross: the manifest names the missing setting, and every command the one fix."""
+    _index(corpus_copy, fake_embedder)
+    manifest_path = live(corpus_copy.index) / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    del data["chunker"]["paragraphs"]
+    manifest_path.write_text(json.dumps(data))
+    for command in (["index"], ["ask", "why did Baku reject mediators?"]):
+        result = run_qa(corpus_copy, *command)
+        assert result.returncode == 3, result.stderr
+        assert_one_line_error(result, "chunker.paragraphs = None, this qa uses"
+                              f" {settings.CHUNK_PARAGRAPHS!r}", "run `qa index --rebuild`")
+    assert len(_index(corpus_copy, fake_embedder, rebuild=True).added) == 5
 
 
 def _as_schema(paths: Paths, version: int) -> None:

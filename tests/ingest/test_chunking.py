@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from qa.embed import model
 from qa.ingest.chunking import ChunkerSettings, chunk_text
 from qa.ingest.loaders.registry import load_document
@@ -121,3 +123,67 @@ def test_a_sentence_longer_than_a_passage_is_pooled_from_none():
     assert len(p.sentences) == 3 and len(p.chunks) > 2
     owned = [span for spans in p.passage_sentences() for span in spans]
     assert owned == [p.sentences[0], p.sentences[2]]
+
+
+def _paragraph_text() -> tuple[str, list[tuple[int, int]]]:
+    """Short paragraphs, then one longer than a passage, then short ones again; with each
+    paragraph's [start, end)."""
+    paragraphs = [f"Short paragraph {p} says one thing. It ends here." for p in range(3)]
+    paragraphs.append(" ".join(f"Long paragraph sentence {i} carries on the topic."
+                               for i in range(30)))
+    paragraphs += [f"Closing paragraph {p} is brief." for p in range(2)]
+    text = "\n\n".join(paragraphs)
+    spans, pos = [], 0
+    for para in paragraphs:
+        start = text.index(para, pos)
+        spans.append((start, start + len(para)))
+        pos = start + len(para)
+    return text, spans
+
+
+def _mode_chunks(mode: str, max_tokens: int = 60):
+    text, spans = _paragraph_text()
+    return chunk_text(text, ChunkerSettings(max_tokens, 15, "cl100k_base", mode),
+                      count_tokens, lambda s: True), text, spans
+
+
+def _inside(chunk, spans) -> list[int]:
+    """The paragraphs (numbers from 0) that the chunk touches."""
+    return [n for n, (s, e) in enumerate(spans) if chunk.start < e and s < chunk.end]
+
+
+def test_straddling_passages_run_on_across_a_paragraph_break():
+    chunks, _, spans = _mode_chunks("straddle")
+    assert any(len(_inside(c, spans)) > 1 and len(_inside(c, spans)) != 3 for c in chunks)
+
+
+def test_aligned_passages_never_cross_a_paragraph_break():
+    chunks, _, spans = _mode_chunks("aligned")
+    assert all(len(_inside(c, spans)) == 1 for c in chunks)
+    short = [c for c in chunks if _inside(c, spans) != [3]]
+    assert [(c.start, c.end) for c in short] == [s for n, s in enumerate(spans) if n != 3]
+    long = [c for c in chunks if _inside(c, spans) == [3]]
+    assert len(long) > 2  # split by tokens, with overlap inside the paragraph
+    assert all(count_tokens(c.text) <= 60 for c in long)
+    assert any(b.start < a.end for a, b in itertools.pairwise(long))
+    assert long[0].start == spans[3][0] and long[-1].end == spans[3][1]
+
+
+def test_packed_passages_hold_whole_short_paragraphs_up_to_the_budget():
+    chunks, text, spans = _mode_chunks("packed")
+    for c in chunks:
+        touched = _inside(c, spans)
+        if len(touched) > 1:  # only whole paragraphs are packed together
+            assert c.start == spans[touched[0]][0] and c.end == spans[touched[-1]][1]
+            assert count_tokens(c.text) <= 60 and 3 not in touched
+    assert (spans[0][0], spans[2][1]) in {(c.start, c.end) for c in chunks}
+    assert (spans[4][0], spans[5][1]) in {(c.start, c.end) for c in chunks}
+    tight = chunk_text(text, ChunkerSettings(25, 5, "cl100k_base", "packed"),
+                       count_tokens, lambda s: True)
+    assert all(len(_inside(c, spans)) <= 2 for c in tight)  # two short ones fit, not three
+
+
+def test_an_unknown_paragraph_mode_is_refused():
+    with pytest.raises(ValueError, match="paragraphs"):
+        chunk_text("Some text.", ChunkerSettings(60, 15, "cl100k_base", "sideways"),
+                   count_tokens, lambda s: True)

@@ -33,6 +33,7 @@ def expected_manifest() -> dict[str, Any]:
             "encoding": settings.TOKEN_ENCODING,
             "max_tokens": settings.CHUNK_MAX_TOKENS,
             "overlap_tokens": settings.CHUNK_OVERLAP_TOKENS,
+            "paragraphs": settings.CHUNK_PARAGRAPHS,
             "embed_title": settings.EMBED_TITLE,
         },
         "copies": {

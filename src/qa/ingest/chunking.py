@@ -1,11 +1,21 @@
 """Cut a document's text into passages that fit the embedding model.
 
-Passages are packed from whole sentences up to a budget of tiktoken tokens, cut at
-paragraph boundaries when the passage is already half full, and overlap by whole
-sentences when a cut falls inside a paragraph (so an answer that straddles a cut is
-still whole in one passage). The token budget is a proxy; the real limit is the
-model's 256 wordpieces, so every passage is also checked with `fits` and shrunk until
-it passes: a silently truncated passage would be a quality bug.
+Passages are packed from whole sentences up to a budget of tiktoken tokens, and overlap
+by whole sentences when a cut falls inside a paragraph (so an answer that straddles a
+cut is still whole in one passage). How passages meet paragraph breaks is the
+`paragraphs` setting (PARAGRAPH_MODES):
+- "straddle": a passage runs on into the next paragraph, and is cut at a break only once
+  it is half full;
+- "aligned": a passage never crosses a break: each paragraph is its own passage, or
+  several when it is longer than the budget;
+- "packed": as "aligned", but whole short paragraphs that follow each other share a
+  passage while together they fit the budget.
+A passage that straddles a break mixes two topics into one vector and one BM25 text;
+one that stops at it may lose the sentence that sets an answer up. `bench/chunking.py`
+measures the modes on every evaluation set (docs/chunking-run.txt).
+The token budget is a proxy; the real limit is the model's 256 wordpieces, so every
+passage is also checked with `fits` and shrunk until it passes: a silently truncated
+passage would be a quality bug.
 """
 
 from __future__ import annotations
@@ -34,6 +44,10 @@ class ChunkerSettings:
     max_tokens: int
     overlap_tokens: int
     encoding: str
+    paragraphs: str = "straddle"  # one of PARAGRAPH_MODES
+
+
+PARAGRAPH_MODES = ("straddle", "aligned", "packed")
 
 
 def chunk_text(
@@ -48,6 +62,8 @@ def chunk_text(
     `breaks` are offsets no passage may straddle (page starts in a PDF), so that a
     passage's page citation is exact.
     """
+    if settings.paragraphs not in PARAGRAPH_MODES:
+        raise ValueError(f"paragraphs: {settings.paragraphs!r} is not one of {PARAGRAPH_MODES}")
     units = _units(text, settings.max_tokens, count_tokens, fits)
     sizes = [count_tokens(text[u.start : u.end]) for u in units]
     section = [bisect_right(breaks, u.start) for u in units]
@@ -60,7 +76,8 @@ def chunk_text(
             nxt = units[last + 1]
             if total + sizes[last + 1] > settings.max_tokens or section[last + 1] != section[last]:
                 break
-            if nxt.paragraph != units[last].paragraph and total >= settings.max_tokens // 2:
+            if nxt.paragraph != units[last].paragraph and not _crosses(
+                    text, units, sizes, first, last, total, settings, fits):
                 break
             if not fits(text[units[first].start : nxt.end]):
                 break
@@ -71,6 +88,23 @@ def chunk_text(
             break
         first = _next_first(units, sizes, first, last, settings.overlap_tokens)
     return chunks
+
+
+def _crosses(text: str, units: list[Span], sizes: list[int], first: int, last: int,
+             total: int, settings: ChunkerSettings, fits: Callable[[str], bool]) -> bool:
+    """Whether the passage units[first..last] may go on into the next paragraph."""
+    if settings.paragraphs == "straddle":
+        return total < settings.max_tokens // 2
+    if settings.paragraphs == "aligned":
+        return False
+    # packed: only a passage of whole paragraphs takes the whole next one, if it fits
+    if first > 0 and units[first - 1].paragraph == units[first].paragraph:
+        return False
+    end = last + 1
+    while end + 1 < len(units) and units[end + 1].paragraph == units[last + 1].paragraph:
+        end += 1
+    return (total + sum(sizes[last + 1 : end + 1]) <= settings.max_tokens
+            and fits(text[units[first].start : units[end].end]))
 
 
 def _next_first(units: list[Span], sizes: list[int], first: int, last: int, overlap: int) -> int:

@@ -52,7 +52,8 @@ class PreparedDocument:
 
 def chunker_settings() -> ChunkerSettings:
     return ChunkerSettings(
-        settings.CHUNK_MAX_TOKENS, settings.CHUNK_OVERLAP_TOKENS, settings.TOKEN_ENCODING
+        settings.CHUNK_MAX_TOKENS, settings.CHUNK_OVERLAP_TOKENS, settings.TOKEN_ENCODING,
+        settings.CHUNK_PARAGRAPHS,
     )
 
 

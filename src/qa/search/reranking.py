@@ -9,8 +9,11 @@ passages) is reordered by a linear model of:
 Every feature is normalised within the question's own head or weight, so no weight
 depends on the scale of one BM25 engine. The weights are fitted by `bench/refit.py`
 (pairwise logistic regression, cross-validated over dev, squad-dev and SciFact train
-questions, which also tried the passages' best sentence cosine and marking score: they
-raised squad-dev and lowered dev, docs/quality-fit.txt) and live in `qa.search.fitted`.
+questions) and live in `qa.search.fitted`. It also tried each passage's best sentence
+(cosine, as is and z-scored, and overlap), its best marking score, and each side's own
+score in place of the fused one, with each question or each data set weighing the same:
+every set holding a sentence feature raised squad-dev and cost dev one or two of its
+thirteen questions, and the others did no better than these three (docs/quality-fit.txt).
 """
 
 from __future__ import annotations
