@@ -21,6 +21,7 @@ import pytest
 
 from qa.evaluation.questions import load_questions
 from qa.index.distributed.indexer import RayIndexer, RayOptions  # imports no Ray yet
+from qa.index.distributed.stages import ModelLoader
 from qa.index.layout import STORE_FILE, current_generation
 from qa.index.store import Store
 from qa.index.writer import update_index
@@ -35,6 +36,7 @@ from tests.conftest import (
     run_qa,
     run_qa_process,
 )
+from tests.support.fake_model import QUERY_ENCODER_STAND_IN, FakeDocumentEmbedder
 from tests.support.index_equality import (
     assert_close_vector,
     assert_same_index,
@@ -55,7 +57,12 @@ BAD_FILES = {"binary.md": b"\x00\x01garbage", "empty.txt": b"",
              "latin1.txt": "caf\xe9 au lait".encode("latin-1"), "image.png": b"\x89PNG\r\n"}
 
 
-def fake_embedder(threads: int, device: str) -> FakeEmbedder:
+def shipped_fake_embedder(load: ModelLoader, threads: int, device: str) -> FakeEmbedder:
+    """The fake embedder, on an actor that must have been shipped the index's model file
+    (the driver's stand-in for it): else the run fails, naming what it got."""
+    model = load()
+    if model != QUERY_ENCODER_STAND_IN:
+        raise RuntimeError(f"the actor's model was not shipped: {model!r:.60}")
     return FakeEmbedder()
 
 
@@ -165,13 +172,13 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
 def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_copy: Paths,
                                                          tmp_path: Path):
     """Orchestration with the fake embedder (injected through RayIndexer's public
-    seam): with `ship`, every file is read on the driver's node and shipped; a second
-    run embeds only what changed, records a touched file's stat, drops a removed file,
-    skips a bad one, and still equals a local update of the same corpus."""
+    seam): with `ship`, every file and the model are read on the driver's node and
+    shipped; a second run embeds only what changed, records a touched file's stat,
+    drops a removed file, skips a bad one, and still equals a local update."""
     def ray_update() -> tuple:
-        indexer = RayIndexer(RayOptions(ray_cluster.address, files="ship"), fake_embedder,
-                             inform=lambda line: None)
-        return update_index(corpus_copy, progress=False, embedder=FakeEmbedder(),
+        indexer = RayIndexer(RayOptions(ray_cluster.address, files="ship"),
+                             shipped_fake_embedder, inform=lambda line: None)
+        return update_index(corpus_copy, progress=False, embedder=FakeDocumentEmbedder(),
                             indexer=indexer), indexer.run
 
     local = Paths(tmp_path / "local-corpus", tmp_path / "local-index")

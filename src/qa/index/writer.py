@@ -119,7 +119,8 @@ def update_index(
         embedder.install_query_encoder(encoder)
         store = Store(store_path(generation), create=True)
         try:
-            report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks)
+            report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks,
+                            encoder)
             if optimize:
                 SegmentWriter(store).optimize()
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -171,6 +172,7 @@ def _apply(
     progress: bool,
     on_progress: ProgressCallback | None,
     batch_chunks: int,
+    encoder: Path,
 ) -> IndexReport:
     report = IndexReport()
     folder = store.path.parent / LEXICAL_DIR
@@ -191,7 +193,7 @@ def _apply(
             _remove(sides, removed)
         committer = BatchCommitter(sides, stored, report, batch_chunks=batch_chunks,
                                    progress=progress, on_progress=on_progress)
-        job = IndexJob(work, store, committer, report)
+        job = IndexJob(work, store, committer, report, encoder)
         try:
             indexer.index_files(job)
             committer.flush()
@@ -232,12 +234,15 @@ def _remove(sides: Sides, docs: list[StoredDocument]) -> None:
 @dataclass
 class IndexJob:
     """The files one update must read, and where an indexer reports what became of
-    each: embedded documents go to `committer`, the rest to `unchanged`/`unreadable`."""
+    each: embedded documents go to `committer`, the rest to `unchanged`/`unreadable`.
+    `encoder` is the index's ONNX model (`Embedder.install_query_encoder`), which an
+    indexer embedding elsewhere (a Ray actor) loads."""
 
     work: list[FileWork]
     store: Store
     committer: BatchCommitter
     report: IndexReport
+    encoder: Path
     skipped: list[SkippedEntry] = field(default_factory=list)
     doomed: list[StoredDocument] = field(default_factory=list)
 
