@@ -53,10 +53,12 @@ MAX_ACTOR_THREADS = 2  # onnxruntime threads (and CPUs) per embedding actor
 @dataclass(frozen=True)
 class RayOptions:
     """`address`: auto, local or HOST:PORT; `files`: auto (by path where workers see the
-    corpus, else shipped) or ship (always shipped from the driver's node)."""
+    corpus, else shipped) or ship (always shipped from the driver's node); `threads`:
+    CPUs (onnxruntime threads) per embedding actor, None for `_plan`'s choice."""
 
     address: str
     files: str = files.AUTO
+    threads: int | None = None
 
 
 @dataclass
@@ -119,7 +121,7 @@ class RayIndexer:
             return
         with cluster.connected(self.options.address, self.loopback) as joined:
             self.inform(joined.describe())
-            self.run = run = _plan(joined)
+            self.run = run = _plan(joined, self.options)
             self.inform(f"ray: {run.actors} embedding actor{'s' * (run.actors != 1)}"
                         f" on {run.device.upper()} ({run.threads} thread"
                         f"{'s' * (run.threads != 1)} each), each loading the model once")
@@ -180,13 +182,17 @@ class RayIndexer:
                           f" {last}") from None
 
 
-def _plan(joined: cluster.Cluster) -> RayRun:
+def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
     """One embedding actor per GPU when the cluster has GPUs (one CPU each), else actors
-    of `threads` CPUs each, as many as the nodes' CPUs hold: `threads` is the smallest
-    node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each actor
-    loads the model once for as many CPUs as it can use well."""
+    of `threads` CPUs each, as many as the nodes' CPUs hold. `threads` defaults to the
+    smallest node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each
+    actor loads the model once for as many CPUs as it uses well."""
     if joined.gpus:
         return RayRun(joined, joined.gpus, "cuda", 1)
     sizes = [n for n in joined.node_cpus if n > 0] or [1]
-    threads = min(min(sizes), MAX_ACTOR_THREADS)
-    return RayRun(joined, max(1, sum(n // threads for n in sizes)), "cpu", threads)
+    threads = options.threads or min(min(sizes), MAX_ACTOR_THREADS)
+    actors = sum(n // threads for n in sizes)
+    if not actors:
+        raise QaError(f"--ray-threads {threads}: no node of the cluster has {threads} CPUs"
+                      f" (the largest has {max(sizes)})")
+    return RayRun(joined, actors, "cpu", threads)
