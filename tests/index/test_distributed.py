@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.errors import QaError
 from qa.evaluation.questions import load_questions
 from qa.index.distributed.indexer import RayIndexer, RayOptions  # imports no Ray yet
 from qa.index.distributed.stages import ModelLoader
@@ -253,3 +254,13 @@ def test_bad_ray_addresses_are_one_line_errors(corpus_copy: Paths):
     assert_one_line_error(garbled, "expected auto, local or HOST:PORT")
     assert current_generation(corpus_copy.index) is None  # nothing was indexed
 
+
+
+def test_more_threads_per_actor_than_any_node_has_is_refused(ray_cluster,
+                                                             corpus_copy: Paths):
+    """Actors that no node could hold would never start: refused at once, by name."""
+    indexer = RayIndexer(RayOptions(ray_cluster.address, threads=4), shipped_fake_embedder,
+                         inform=lambda line: None)
+    with pytest.raises(QaError, match=r"^--ray-threads 4: no node of the cluster has 4 CPUs"):
+        update_index(corpus_copy, progress=False, embedder=FakeDocumentEmbedder(),
+                     indexer=indexer)

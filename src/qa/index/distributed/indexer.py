@@ -120,8 +120,8 @@ class RayIndexer:
         if not work:
             return
         with cluster.connected(self.options.address, self.loopback) as joined:
-            self.inform(joined.describe())
             self.run = run = _plan(joined, self.options)
+            self.inform(joined.describe())
             self.inform(f"ray: {run.actors} embedding actor{'s' * (run.actors != 1)}"
                         f" on {run.device.upper()} ({run.threads} thread"
                         f"{'s' * (run.threads != 1)} each), each loading the model once")
