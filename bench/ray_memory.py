@@ -32,7 +32,8 @@ RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_BACKEND_LOG_LEVEL": "fatal"}
 FAISS_BYTES_PER_PASSAGE = 384 * 4 + 8  # the vector and its id
 
 
-def fake_embedder(threads: int, device: str):
+def fake_embedder(load, threads: int, device: str):
+    """Each actor's embedder: the hashing one; the model file is never loaded."""
     from tests.conftest import FakeEmbedder
 
     return FakeEmbedder()
@@ -40,22 +41,23 @@ def fake_embedder(threads: int, device: str):
 
 def drive(corpus: Path, index: Path, mode: str) -> None:
     """In the measured process: one update, then its peak RSS and passage count."""
-    from qa.index.layout import STORE_FILE
-    from qa.index.store import Store
+    from qa.index.generations import live_store
     from qa.index.writer import update_index
     from qa.settings import Paths
-    from tests.conftest import FakeEmbedder
+    from tests.support.fake_model import FakeDocumentEmbedder
 
     indexer = None
     if mode == "ray":
         from qa.index.distributed.indexer import RayIndexer, RayOptions
 
         indexer = RayIndexer(RayOptions("local"), fake_embedder, inform=lambda line: None)
-    update_index(Paths(corpus, index), progress=False, embedder=FakeEmbedder(),
+    # The fake document embedder puts a stand-in where the ONNX export goes, so neither
+    # writer imports torch to export the real model.
+    update_index(Paths(corpus, index), progress=False, embedder=FakeDocumentEmbedder(),
                  indexer=indexer)
-    store = Store(index / STORE_FILE)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, store.count("chunks"))
-    store.close()
+    with live_store(index) as store:
+        passages = store.count("chunks")
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, passages)
 
 
 def main() -> None:

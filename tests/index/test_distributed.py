@@ -128,6 +128,9 @@ def test_two_nodes_embed_and_the_index_equals_a_local_build(ray_cluster, real_in
               for node, count in (entry.split() for entry in per_node.split(", "))}
     node_ids = {n.node_id[:8] for n in ray_cluster.list_all_nodes()}
     assert set(counts) == node_ids and all(int(c) > 0 for c in counts.values()), per_node
+    # with the local writer's ONNX model, on the CPU, each actor on its one CPU's thread
+    assert "2 embedding actors on CPU (1 thread each)" in ran.stderr
+    assert f"onnxruntime's CPUExecutionProvider {sum(map(int, counts.values()))}" in ran.stderr
 
     assert_same_index(paths.index, real_index.index, _dev_questions())
 

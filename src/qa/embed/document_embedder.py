@@ -126,6 +126,12 @@ class DocumentEmbedder(PassEmbedder):
             self._model = OnnxTransformer(self._source, self._threads, self._device)
         return self._model
 
+    @property
+    def provider(self) -> str:
+        """The onnxruntime execution provider that runs the model (opening it): how a
+        Ray run tells a GPU actor that fell back to the CPU."""
+        return self.open().provider
+
     def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
         """One forward pass per text, in length-sorted batches of BATCH_SIZE."""
         model = self.open()

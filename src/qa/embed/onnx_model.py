@@ -56,6 +56,7 @@ class OnnxTransformer:
             source, sess_options=options, providers=providers_for(device)
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
+        self.provider = self._session.get_providers()[0]  # what actually runs the graph
         # A private tokenizer: the shared one in qa.embed.model must stay untruncated for
         # counting. Padding is done here, per batch, after the caller has grouped texts.
         tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))

@@ -73,6 +73,7 @@ class RayRun:
     shipped: int = 0
 
     passages_by_node: Counter[str] = field(default_factory=Counter)
+    providers: Counter[str] = field(default_factory=Counter)  # passages per provider
 
     def describe_files(self) -> str:
         how = ("shared storage: workers read files by path" if not self.shipped
@@ -87,6 +88,20 @@ class RayRun:
             f"{self.cluster.node_addresses.get(node, '?')}/{node[:8]} {n}"
             for node, n in sorted(self.passages_by_node.items()))
         return f"ray: passages embedded per node: {per_node or 'none'}"
+
+    def describe_providers(self) -> str | None:
+        """What ran the model, when it is onnxruntime; and a warning when actors given
+        a GPU ran on the CPU (their node's onnxruntime has no CUDA provider)."""
+        if not self.providers:
+            return None
+        line = "ray: passages embedded by onnxruntime's " + ", ".join(
+            f"{name} {n}" for name, n in sorted(self.providers.items()))
+        from qa.embed.onnx_model import CUDA
+
+        if self.device == "cuda" and set(self.providers) != {CUDA}:
+            line += ("; some GPU actors ran on the CPU: install onnxruntime-gpu, in place"
+                     " of onnxruntime, on the GPU nodes")
+        return line
 
 
 class RayIndexer:
@@ -135,12 +150,16 @@ class RayIndexer:
                     job.unreadable(outcome.work, outcome.reason)
                 elif outcome.embedded is not None:
                     run.passages_by_node[outcome.node or "?"] += outcome.embedded.passages
+                    if outcome.provider:
+                        run.providers[outcome.provider] += outcome.embedded.passages
                     job.committer.add(outcome.embedded)
                 else:
                     job.unchanged(outcome.work)
             job.committer.flush()
         self.inform(run.describe_files())
         self.inform(run.describe_nodes())
+        if (providers := run.describe_providers()) is not None:
+            self.inform(providers)
 
     def _outcomes(self, work: list[FileWork], run: RayRun, encoder: Path
                   ) -> Iterator[Outcome]:

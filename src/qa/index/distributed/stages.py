@@ -37,7 +37,8 @@ OUTCOME = "outcome"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one file: prepared, then embedded (on `node`), or unreadable
+    """What became of one file: prepared, then embedded (on `node`, by onnxruntime's
+    `provider` there, or a test's embedder: None), or unreadable
     (`reason`), or neither when its content is what the index already holds."""
 
     work: FileWork
@@ -46,6 +47,7 @@ class Outcome:
     reason: str | None = None
     embedded: EmbeddedDocument | None = None
     node: str | None = None
+    provider: str | None = None
 
 
 def work_rows(work: list[FileWork]) -> list[dict[str, Any]]:
@@ -95,13 +97,15 @@ class EmbedActor:
         load = partial(fetch_model, spec.model, spec.server, spec.mode)
         self.embedder = spec.make_embedder(load, spec.threads, spec.device)
         self.node = ray.get_runtime_context().get_node_id()
+        self.provider = getattr(self.embedder, "provider", None)
 
     def __call__(self, block: pa.Table) -> pa.Table:
         outcomes = read_outcomes(block)
         embedded = iter(embed_documents(
             self.embedder, [o.prepared for o in outcomes if o.prepared is not None]))
         return _table([
-            replace(o, prepared=None, embedded=next(embedded), node=self.node)
+            replace(o, prepared=None, embedded=next(embedded), node=self.node,
+                    provider=self.provider)
             if o.prepared is not None else o
             for o in outcomes
         ])
