@@ -54,11 +54,11 @@ def _cached(target: Path, texts: Callable[[], list[str]]) -> np.ndarray:
     """The real model's vectors of `texts()`, computed once into `target`."""
     if target.exists():
         return np.load(target)["vectors"]
-    from qa.embed.document_embedder import DocumentEmbedder
+    from qa.embed.reference_embedder import SentenceTransformerEmbedder
 
     found = texts()
     print(f"embedding {len(found)} texts into {target}", file=sys.stderr)
-    vectors = DocumentEmbedder().encode(found, batch_size=64)
+    vectors = SentenceTransformerEmbedder().encode(found)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial.npz")
     np.savez(partial, vectors=vectors)

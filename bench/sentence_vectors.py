@@ -2,14 +2,14 @@
 separate pass, and what each storage format costs, against the base commit.
 
 Usage: nice -n 10 .venv/bin/python bench/sentence_vectors.py [--base-commit 81caede]
-                                                            [--skip-base]
+                       [--skip-base] [--variants-only] [--storage int8 int4 ...]
 
 1. `qa eval` as a user runs it, on ../shared/eval/dev.jsonl over corpus/ and on
    ../shared/eval/squad-dev, by this tree and by the base commit (its src/ extracted
    with `git archive` into a temporary folder): the whole tables, before and after.
 2. In this process, on the same two question sets (hybrid mode): marking figures for
    sentence vectors from a separate pass or pooled, each stored as float32, float16 or
-   int8, with the bytes of sentence vectors per passage. The real model embeds each
+   int8 or 4-bit codes, with the bytes of sentence vectors per passage. The real model embeds each
    corpus once (passages, pooled sentences and the separate sentence pass); every
    variant's index is then built from those vectors, and the float formats swap the
    store's codec (`qa.index.sentence_codec`) for the run.
@@ -25,6 +25,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,8 @@ def _float_codec(dtype: type) -> tuple[Callable, Callable]:
 
 
 CODECS = {"float32": _float_codec(np.float32), "float16": _float_codec(np.float16),
-          "int8": (sentence_codec.encode, sentence_codec.decode)}
+          "int8": (partial(sentence_codec.encode, bits=8), sentence_codec.decode),
+          "int4": (partial(sentence_codec.encode, bits=4), sentence_codec.decode)}
 
 
 @contextmanager
@@ -151,11 +153,13 @@ def main() -> None:
     parser.add_argument("--base-commit", default="81caede")
     parser.add_argument("--skip-base", action="store_true",
                         help="only this tree's qa eval (part 1) and the variants")
+    parser.add_argument("--variants-only", action="store_true", help="part 2 only")
+    parser.add_argument("--storage", nargs="+", choices=list(CODECS), default=list(CODECS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        trees = {"this tree (separate pass, int8)": REPO / "src"}
-        if not args.skip_base:
+        trees = {"this tree": REPO / "src"} if not args.variants_only else {}
+        if not args.skip_base and not args.variants_only:
             trees[f"base {args.base_commit} (separate pass, float32)"] = extract_source(
                 args.base_commit, tmp / "base")
         print("== 1. qa eval (all modes), before and after ==", flush=True)
@@ -168,7 +172,7 @@ def main() -> None:
         replay = Replay(encoder)
         for name, (questions, corpus) in SETS.items():
             for source in ("separate", "pooled"):
-                for storage in CODECS:
+                for storage in args.storage:
                     replay.source = source
                     with codec(storage):
                         line = variant_line(replay, questions, corpus, tmp / "variant")

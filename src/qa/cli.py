@@ -131,11 +131,13 @@ def index(corpus: str | None, index_dir: str | None, rebuild: bool, optimize: bo
 
 
 def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
-                allow_empty: bool = False, indexer: Any = None, optimize: bool = False) -> Any:
+                allow_empty: bool = False, indexer: Any = None, optimize: bool = False,
+                only: list[str] | None = None) -> Any:
+    """Update the index (of the files in `only` alone, for `qa add` and `qa remove`)."""
     from qa.index.writer import update_index
 
     report = update_index(paths, rebuild=rebuild, progress=not quiet, allow_empty=allow_empty,
-                          indexer=indexer, optimize=optimize)
+                          indexer=indexer, optimize=optimize, only=only)
     for path, reason in report.skipped:
         _say(f"qa: {path}: skipped, {reason}")
     for path, part in report.skipped_parts:
@@ -345,7 +347,7 @@ def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: st
         _say(f"qa: {src}: identical content already in the corpus as {rel}; skipped")
     for src, reason in result.refused:
         _say(f"qa: {src}: refused, {reason}")
-    report = _run_update(paths, quiet=quiet, indexer=indexer)
+    report = _run_update(paths, quiet=quiet, indexer=indexer, only=result.copied)
     click.echo(report.summary())
     if result.refused:
         sys.exit(1)
@@ -360,9 +362,10 @@ def remove(targets: tuple[str, ...], quiet: bool, corpus: str | None,
     from qa.corpus.edit import remove_from_corpus
 
     paths = Paths.resolve(corpus, index_dir)
-    for rel in remove_from_corpus(paths.corpus, list(targets)):
+    removed = remove_from_corpus(paths.corpus, list(targets))
+    for rel in removed:
         _show(f"removed {visible_line(rel)}")
-    click.echo(_run_update(paths, quiet=quiet, allow_empty=True).summary())
+    click.echo(_run_update(paths, quiet=quiet, allow_empty=True, only=removed).summary())
 
 
 @cli.command()

@@ -8,10 +8,11 @@ import json
 import shutil
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
-from qa.index import segment_writer
+from qa.index import segment_writer, vectors
 from qa.index.layout import STORE_FILE, VECTORS_DIR
 from qa.index.records import SegmentRow
 from qa.index.segment_writer import SEGMENTS_PER_TIER, SMALLEST_TIER, merge_candidates
@@ -103,16 +104,17 @@ def test_a_removal_is_a_deletion_set_until_optimize_merges_it_away(corpus_copy: 
     assert without_marking(fresh) == without_marking(content)
 
 
-def test_small_segments_are_merged_by_tiers(corpus_copy: Paths):
+def test_a_build_from_scratch_ends_in_one_segment_and_updates_merge_by_tiers(
+        corpus_copy: Paths):
+    _build(corpus_copy, batch_chunks=2)  # many commits, merged once at the end
+    assert len(_rows(corpus_copy)[0]) == 1
     for copy in range(3):
         for n, src in enumerate(sorted(CORPUS.glob("*.md"))):
             shutil.copy(src, corpus_copy.corpus / f"copy-{copy}-{n}.md")
-    _build(corpus_copy, batch_chunks=2)  # one commit per document: many tiny segments
+    _build(corpus_copy, batch_chunks=2)  # an update: one commit per document
     rows, _, chunks = _rows(corpus_copy)
-    store = Store(live(corpus_copy.index) / STORE_FILE)
-    commits = store.count("documents")
-    store.close()
-    assert len(rows) < SEGMENTS_PER_TIER < commits  # merged on the way
+    commits = 3 * len(list(CORPUS.glob("*.md")))
+    assert 1 < len(rows) < SEGMENTS_PER_TIER < commits  # merged on the way
     assert merge_candidates(rows) == []
     assert sum(r.vectors for r in rows) == chunks
 
@@ -161,9 +163,10 @@ def test_an_index_of_the_single_file_vector_format_asks_for_a_rebuild(fake_index
     assert result.returncode == 0, result.stderr
 
 
-def _clustered(n: int, seed: int = 0) -> np.ndarray:
-    """Unit vectors around 40 centres: data with the structure IVF relies on."""
-    rng = np.random.default_rng(seed)
+def _clustered(n: int) -> np.ndarray:
+    """Unit vectors around 40 centres: data with a neighbourhood structure, as real
+    embeddings have (uniform random vectors have no near neighbours to find)."""
+    rng = np.random.default_rng(0)
     centres = rng.normal(size=(40, 384))
     x = centres[rng.integers(0, 40, n)] + 0.4 * rng.normal(size=(n, 384))
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
@@ -173,12 +176,11 @@ def test_a_large_segment_is_approximate_and_finds_what_exact_search_finds(
         monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(segment_writer, "APPROXIMATE_FROM", 2000)
     ids = np.arange(10, 6010, dtype=np.int64)
-    x = _clustered(len(ids))
+    x, queries = np.split(_clustered(len(ids) + 50), [len(ids)])  # questions near passages
     index, approximate = segment_writer.build_index(ids, x)
-    assert approximate and index.nprobe < index.nlist
+    assert approximate and isinstance(faiss.downcast_index(index.index), faiss.IndexHNSWSQ)
     segment = Segment("s", index, segment_ids(index), True)
     assert segment.ids.tolist() == ids.tolist()
-    queries = _clustered(50, seed=1)
     deleted = ids[::5]
     recall = []
     for q in queries:
@@ -190,16 +192,22 @@ def test_a_large_segment_is_approximate_and_finds_what_exact_search_finds(
     assert np.mean(recall) >= 0.9
     within = ids[3::97]  # a narrow filter: scored from the codes, every one returned
     assert set(segment.search(queries[0], 100, within, deleted)) == set(within.tolist())
+    monkeypatch.setattr(vectors, "EXACT_FILTER_LIMIT", 10)  # a wide filter: the graph
+    wide = np.setdiff1d(ids[::3], deleted)
+    found = segment.search(queries[0], 100, wide, deleted)
+    assert len(found) == 100 and set(found) <= set(wide.tolist())
     decoded = segment.vectors(ids[:20])
     assert np.min(np.sum(decoded * x[:20], axis=1)) > 0.99  # 8-bit codes: close
 
 
-def test_writer_merges_into_an_approximate_segment_and_optimize_retrains(
+def test_writer_merges_into_an_approximate_segment_and_optimize_rebuilds(
         corpus_copy: Paths, monkeypatch: pytest.MonkeyPatch):
     """Lower the threshold so the five articles make an approximate segment, then add
-    and remove documents: merges add to its lists and drop deletions; the dense side
-    still returns every live passage and no removed one."""
+    and remove documents: a merge adds to its graph and keeps the removed vectors in
+    the deletion set (a graph cannot drop one), the dense side returns no removed
+    passage; `--optimize` builds it anew without them."""
     monkeypatch.setattr(segment_writer, "APPROXIMATE_FROM", 40)
+    monkeypatch.setattr(segment_writer, "MAX_DELETED_SHARE", 0.9)
     _build(corpus_copy, batch_chunks=8, optimize=True)
     rows, _, chunks = _rows(corpus_copy)
     assert len(rows) == 1 and rows[0].approximate and rows[0].vectors == chunks
@@ -213,12 +221,13 @@ def test_writer_merges_into_an_approximate_segment_and_optimize_retrains(
         "chunks")
     live_ids = set(store.chunk_ids().tolist())
     store.close()
-    assert len(rows) == 1 and rows[0].approximate and len(deletes) == 0
-    assert rows[0].vectors == chunks
+    assert len(rows) == 1 and rows[0].approximate and len(deletes) > 0
+    assert rows[0].vectors == chunks + len(deletes)
     assert set(_dense_everything(corpus_copy)) <= live_ids
     _build(corpus_copy, optimize=True)
     assert_segments_committed(live(corpus_copy.index))
-    assert _rows(corpus_copy)[0][0].vectors == chunks
+    rows, deletes, _ = _rows(corpus_copy)
+    assert rows[0].vectors == chunks and len(deletes) == 0
 
 
 def test_a_reader_follows_commits_loading_only_new_segments(corpus_copy: Path):

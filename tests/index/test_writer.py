@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from qa.errors import IndexDamaged, IndexIncompatible, QaError
+from qa.index.generations import live_store
 from qa.index.layout import STORE_FILE, VECTORS_DIR
 from qa.index.staleness import staleness
 from qa.index.store import SCHEMA_VERSION, Store
-from qa.index.vectors import open_dense
+from qa.index.vectors import file_identity, open_dense
 from qa.index.writer import update_index
 from qa.search.searcher import Searcher
 from qa.settings import Paths
@@ -157,6 +159,11 @@ def test_a_damaged_vector_segment_is_named_then_its_documents_re_embedded(
     """Vectors are stored once, in hashed segment files: a damaged one cannot be used,
     so readers name it with the fix, and the next `qa index` re-embeds the documents
     whose vectors it held (and only those)."""
+    held_back = sorted(corpus_copy.corpus.glob("*.md"))[0]
+    kept = held_back.read_bytes()
+    held_back.unlink()
+    _index(corpus_copy, fake_embedder)  # one segment; the update adds several
+    held_back.write_bytes(kept)
     _index(corpus_copy, fake_embedder, batch_chunks=8)
     question = "Why did Armenia freeze its membership in the military alliance?"
     searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
@@ -183,6 +190,64 @@ def test_a_damaged_vector_segment_is_named_then_its_documents_re_embedded(
     assert [(h.passage.path, h.passage.start)
             for h in searcher.search(question).hits] == expected
     searcher.close()
+
+
+def test_a_copied_index_is_hashed_once_then_trusted_by_its_files_identity(
+        corpus_copy, fake_embedder, tmp_path):
+    """Segment files are hashed only when they do not look as they did once written
+    (size, inode, times): a copy of the index (new inodes) is hashed, answers the same,
+    and its next update records the copies' identity, so later opens trust them."""
+    _index(corpus_copy, fake_embedder, batch_chunks=8)
+    question = "Why did Armenia freeze its membership in the military alliance?"
+    searcher = Searcher(corpus_copy.index, encoder=fake_embedder)
+    expected = [(h.passage.path, h.passage.start) for h in searcher.search(question).hits]
+    searcher.close()
+    copy = Paths(corpus_copy.corpus, tmp_path / "copied-index")
+    shutil.copytree(corpus_copy.index, copy.index)
+
+    def identities() -> dict[str, str]:
+        with live_store(copy.index) as store:
+            return {r.name: r.identity for r in store.vector_segments()}
+
+    def on_disk() -> dict[str, str]:
+        folder = live(copy.index) / VECTORS_DIR
+        return {name: file_identity((folder / name).stat()) for name in identities()}
+
+    assert all(identities()[n] != i for n, i in on_disk().items())
+    searcher = Searcher(copy.index, encoder=fake_embedder)  # hashed: still answers
+    assert [(h.passage.path, h.passage.start)
+            for h in searcher.search(question).hits] == expected
+    searcher.close()
+    _index(copy, fake_embedder)  # nothing to embed; the identities are recorded
+    assert identities() == on_disk()
+
+
+def test_an_update_of_given_files_looks_at_those_alone(corpus_copy, fake_embedder):
+    """`qa add` and `qa remove` update the index for the files they changed (`only`):
+    another change in the corpus, and another file's skip record, wait for the next
+    full update, which then finds the same index a full update would have made."""
+    _index(corpus_copy, fake_embedder)
+    docs = sorted(corpus_copy.corpus.glob("*.md"))
+    (corpus_copy.corpus / "bad.pdf").write_bytes(b"not a pdf")
+    _index(corpus_copy, fake_embedder)  # bad.pdf: skipped, and remembered
+    shutil.copy(docs[0], corpus_copy.corpus / "added.md")
+    docs[1].write_text(docs[1].read_text(encoding="utf-8") + "\nA new line.\n",
+                       encoding="utf-8")
+    report = _index(corpus_copy, fake_embedder, only=["added.md"])
+    assert report.chunks_embedded > 0 and not report.removed
+    with live_store(corpus_copy.index) as store:
+        stale = staleness(corpus_copy, store)
+        assert stale.changed == [docs[1].name] and not stale.new and not stale.removed
+        assert "bad.pdf" in store.skipped.all()
+    docs[2].unlink()
+    report = _index(corpus_copy, fake_embedder, only=[docs[2].name])
+    assert report.removed == [docs[2].name]
+    with live_store(corpus_copy.index) as store:
+        assert staleness(corpus_copy, store).changed == [docs[1].name]
+    _index(corpus_copy, fake_embedder)
+    with live_store(corpus_copy.index) as store:
+        assert not staleness(corpus_copy, store)
+    _check_consistent(corpus_copy)
 
 
 def test_corrupt_store_gives_a_clear_error(corpus_copy, fake_embedder):

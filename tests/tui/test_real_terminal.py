@@ -22,10 +22,6 @@ NEXT = "What did the envoy offer?"  # o, d, f, e...: once single-key actions
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-@pytest.mark.xfail(strict=False, reason=(
-    "known, open: on a loaded machine, about 1 run in 7 shows the next question cut"
-    " short (its first characters start over, as if typed into an emptied box); until"
-    " found, it is reported here (XFAIL) rather than failing CI"))
 def test_the_next_question_typed_in_a_real_terminal_is_asked(fake_index: Paths,
                                                              tmp_path: Path):
     env = {**os.environ, "QA_CORPUS": str(fake_index.corpus),

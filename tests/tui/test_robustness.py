@@ -292,6 +292,193 @@ def test_enter_right_after_typing_over_the_results_asks_the_question(fake_index:
     run(app, scenario)
 
 
+class HeldQuestions(FakeEmbedder):
+    """Embeds questions like FakeEmbedder, but only while `answering` is set: a test
+    holds a search at will. `asked` is set as a question comes in."""
+
+    def __init__(self) -> None:
+        self.asked, self.answering = threading.Event(), threading.Event()
+        self.answering.set()
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> Any:
+        self.asked.set()
+        assert self.answering.wait(60), "the test never let the search answer"
+        return super().encode(texts, batch_size)
+
+
+async def send(app: QaApp, keys: list[str], spacing: int) -> None:
+    """Post `keys` to the app as a terminal delivers them, one by one, letting the event
+    loop run `spacing` turns between two keys: the app's tasks (the results, the screen,
+    the question box) then interleave with the keys differently for each spacing, as
+    they do on a loaded machine. A key longer than one character other than a key name
+    (enter, escape) is a paste."""
+    import asyncio
+
+    from textual import events
+    from textual.keys import _character_to_key
+
+    for key in keys:
+        if key in ("enter", "escape"):
+            event: events.Event = events.Key(key, "\r" if key == "enter" else "\x1b")
+        elif len(key) > 1:
+            event = events.Paste(key)
+        else:
+            event = events.Key(_character_to_key(key), key)
+        app.post_message(event)
+        for _ in range(spacing):
+            await asyncio.sleep(0)
+
+
+def test_a_question_typed_over_the_results_arrives_whole_at_any_key_spacing(
+    fake_index: Paths,
+) -> None:
+    """After a search the results have focus, and the next question is typed there.
+    Keys that reached the results before the focus moved to the question box, and came
+    back to the app after it had, used to start the question over ("hta did…" for "What
+    did…", now and then in tmux on a loaded machine), and an Enter among them opened a
+    document. At every spacing, the question typed (after Escape too, or pasted) is
+    asked whole by its Enter."""
+    app = fake_app(fake_index)
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        await ask(pilot, QUESTION)
+        for spacing in range(16):
+            for way in ("typed", "after escape", "pasted"):
+                question = f"What did the envoy offer ({way}, spacing {spacing})?"
+                keys = [question] if way == "pasted" else list(question)
+                lead = ["escape"] if way == "after escape" else []
+                before = app.history.entries[-1]
+                app.results.focus()
+                await wait_for(pilot, lambda: app.results.has_focus)
+                await send(app, [*lead, *keys, "enter"], spacing)
+                await wait_for(pilot, lambda previous=before: isinstance(
+                    app.screen, DocumentScreen) or (not app.searching
+                                                    and app.history.entries[-1] != previous))
+                assert not isinstance(app.screen, DocumentScreen), (way, spacing)
+                assert app.history.entries[-1] == question
+                assert app.results.answer is not None
+                assert app.results.answer.question == question
+
+    run(app, scenario)
+
+
+def test_typing_while_the_answer_arrives_stays_in_the_question_box(fake_index: Paths):
+    """Keys typed right after Enter, while the search runs, go on in the box. They
+    used to join the question asked: Input's Enter ran once the key had gone up to the
+    app, after the box had taken them in. Here the answer is held until half of them are
+    sent: at every spacing, Enter asks what was typed before it, every key typed after
+    it stays in the box, and the box keeps the focus."""
+    encoder = HeldQuestions()
+    app = fake_app(fake_index, query_encoder=encoder)
+    more = " and who answered it in the name of the government"
+    half = len(more) // 2
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        for spacing in range(16):
+            question = f"what did the envoy offer in round {spacing}"
+            app.question_input.value = ""
+            app.question_input.focus()
+            await wait_for(pilot, lambda: app.question_input.has_focus)
+            encoder.answering.clear()
+            await send(app, [*question, "enter", *more[:half]], spacing)
+            encoder.answering.set()
+            await send(app, list(more[half:]), spacing)
+            await wait_for(pilot, lambda q=question: not app.searching
+                           and app.results.answer is not None
+                           and app.results.answer.question.startswith(q))
+            await pilot.pause()
+            assert app.history.entries[-1] == question  # the Enter asked what was before it
+            assert app.question_input.value == question + more
+            assert app.focused is app.question_input
+
+    run(app, scenario)
+
+
+def test_an_answer_arriving_behind_a_typed_key_leaves_the_focus_in_the_box(
+    fake_index: Paths,
+) -> None:
+    """The answer moves the focus to the results only if nothing was typed since Enter.
+    Keys the app had already sent to the question box, which the box had not yet taken
+    in when the answer arrived, were not seen: the focus moved to the results, and the
+    next key started a new question, losing them. Here the answer reaches the app right
+    behind two such keys."""
+    from qa.tui.messages import SearchFinished
+
+    posted = threading.Event()
+    encoder = HeldQuestions()
+    app = fake_app(fake_index, query_encoder=encoder)
+    post = app.post_message
+
+    def noting_answers(message: Any) -> bool:
+        queued = post(message)
+        if isinstance(message, SearchFinished):
+            posted.set()
+        return queued
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        app.post_message = noting_answers  # type: ignore[method-assign]
+        app.question_input.focus()
+        await wait_for(pilot, lambda: app.question_input.has_focus)
+        encoder.asked.clear()
+        encoder.answering.clear()
+        await send(app, [*QUESTION, "enter"], 0)
+        await wait_for(pilot, encoder.asked.is_set)
+        encoder.answering.set()
+        assert posted.wait(10)  # the event loop waits too: the answer is not queued yet
+        await send(app, ["?", "?"], 0)  # queued ahead of the answer
+        await wait_for(pilot, lambda: not app.searching)
+        await pilot.pause()
+        assert (app.question_input.value, app.focused) == (QUESTION + "??", app.question_input)
+
+    run(app, scenario)
+
+
+def test_a_question_typed_right_after_enter_on_a_result_opens_no_document(
+    fake_index: Paths,
+) -> None:
+    """Enter on a result loads its document in a worker, and the view opens when it is
+    loaded. Typed right behind that Enter, a new question (or Escape) used to be cut by
+    the document view opening over it, or the Enter, looked up by Textual once the
+    focus was in the question box, asked the question half typed. At every spacing the
+    document is not opened, nothing is asked, and the box holds what was typed."""
+    loading = threading.Event()
+    app = fake_app(fake_index)
+    document_text = app.engine.document_text
+
+    def held_document_text(doc_id: int) -> str:
+        assert loading.wait(60), "the test never let the document load"
+        return document_text(doc_id)
+
+    app.engine.document_text = held_document_text  # type: ignore[method-assign]
+
+    async def scenario(pilot: Pilot) -> None:
+        await wait_ready(pilot)
+        await ask(pilot, QUESTION)
+        for spacing in range(12):
+            for lead in (list("Why"), ["escape"]):
+                loading.clear()
+                app.results.focus()
+                await wait_for(pilot, lambda: app.results.has_focus)
+                await send(app, ["enter", *lead], spacing)
+                await wait_for(pilot, lambda: app.focused is app.question_input)
+                loading.set()
+                await wait_for(pilot, lambda: all(w.is_finished for w in app.workers
+                                                  if w.group == "document"))
+                await pilot.pause()
+                assert not isinstance(app.screen, DocumentScreen), (lead, spacing)
+                assert app.history.entries[-1] == QUESTION
+                if lead == ["escape"]:
+                    assert app.question_input.selected_text == QUESTION
+                else:
+                    assert app.question_input.value == "Why"
+                    app.question_input.value = QUESTION
+
+    run(app, scenario)
+
+
 def test_a_document_closed_before_its_first_refresh_is_no_crash(fake_index: Paths):
     """The document view scrolls to the passage after its first refresh; closed before
     that (ctrl+q, or a key typed at once), the scroll found no widgets and ended the

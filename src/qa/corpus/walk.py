@@ -8,15 +8,18 @@ elsewhere; symlinked folders are not entered (a link to a parent would loop).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from qa.errors import QaError
 
 
-@dataclass(frozen=True)
-class CorpusFile:
-    """A file in the corpus: its corpus-relative posix path, absolute path and stat."""
+class CorpusFile(NamedTuple):
+    """A file in the corpus: its corpus-relative posix path, absolute path and stat.
+
+    A named tuple: every `qa ask` makes one per corpus file, 200,000 for a large
+    archive, and a tuple is built in a third of a frozen dataclass's time."""
 
     rel: str
     abspath: str  # a str: building 10,000 Path objects per scan is measurable
@@ -61,6 +64,26 @@ def _scan(root: Path, folder: Path | str, prefix: str, found: list[CorpusFile]) 
                 found.append(CorpusFile(rel, entry.path, stat.st_size, stat.st_mtime_ns))
         except OSError:
             continue  # vanished between listing and stat
+
+
+def stat_files(corpus: Path, rels: Iterable[str]) -> list[CorpusFile]:
+    """The given corpus-relative files that exist (as `scan_corpus` would list them),
+    sorted: what a targeted update looks at."""
+    require_corpus_folder(corpus)
+    root = corpus.resolve()
+    found = []
+    for rel in sorted(set(rels)):
+        path = root / rel
+        try:
+            if any(part.startswith(".") for part in Path(rel).parts) or not path.is_file():
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                continue
+            stat = path.stat()
+        except OSError:
+            continue
+        found.append(CorpusFile(rel, str(path), stat.st_size, stat.st_mtime_ns))
+    return found
 
 
 def require_corpus_folder(corpus: Path) -> None:

@@ -20,10 +20,11 @@ from qa.embed.model import DIMENSION
 from qa.embed.onnx_model import OnnxTransformer
 from qa.embed.pooling import mean_pool_normalise
 
-# Measured on the 2-core target, warm single-question latency over 100 questions:
-# 1 thread median ~5.2 ms / p90 ~5.7 ms, 2 threads median ~3.3 ms / p90 ~3.6 ms
-# (with the max also lower). Session creation (~0.2 s) dominates a cold `qa ask` anyway.
-DEFAULT_THREADS = 2
+# One thread: on an idle 2-core machine two threads embed one question faster (~3.3 ms
+# against ~5.2 ms), but this machine is shared, and when the other core is busy two
+# threads wait on each other: `bench/query_stages.py` side by side at load 11 gave a
+# median 34 ms with one thread against 42 ms with two, and a lower p95.
+DEFAULT_THREADS = 1
 
 
 class QueryEncoder:
@@ -31,7 +32,7 @@ class QueryEncoder:
 
     def __init__(self, onnx_path: Path, threads: int = DEFAULT_THREADS) -> None:
         """Open the ONNX transformer; `threads` is onnxruntime's intra-op pool
-        (DEFAULT_THREADS measured fastest for one question on the 2-core target)."""
+        (DEFAULT_THREADS: see above)."""
         self._model = OnnxTransformer(onnx_path, threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:

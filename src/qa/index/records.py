@@ -95,4 +95,7 @@ class SegmentRow:
     sha256: str
     bytes: int
     vectors: int  # vectors in the file, deleted ones included
-    approximate: bool  # IVF with 8-bit codes, else exact
+    approximate: bool  # HNSW (or, written before it, IVF) over 8-bit codes, else exact
+    # How the file looked once written (`qa.index.vectors.file_identity`): a file that
+    # still looks so is the one committed, and is not hashed again ("" for unknown).
+    identity: str = ""

@@ -10,16 +10,16 @@ SEGMENTS_PER_TIER apart, and a tier holding SEGMENTS_PER_TIER segments is merged
 one (of the next tier), dropping the deleted vectors. A passage's vector is rewritten
 about log10(N / 256) times over an index's life, and a search sees at most about
 SEGMENTS_PER_TIER segments per tier. `qa index --optimize` merges everything into one.
-A merged segment of APPROXIMATE_FROM vectors or more is IVF with 8-bit codes; merging
-smaller segments into it adds them to its lists (no new training), and `--optimize`
-trains it again for its current size.
+A merged segment of APPROXIMATE_FROM vectors or more is an HNSW graph over 8-bit codes.
+Merging smaller segments into it adds their vectors to the graph, so the large base is
+never rebuilt by a merge. A graph cannot drop a vector, so the base's removed passages
+stay in the deletion set (searches skip them) until `--optimize`, or until they are
+MAX_DELETED_SHARE of it; then the merge builds it anew without them.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from pathlib import Path
 
 import faiss
 import numpy as np
@@ -29,23 +29,23 @@ from qa.embed.model import DIMENSION
 from qa.hashing import file_sha256
 from qa.index.records import SegmentRow, StoredDocument
 from qa.index.store import Store
-from qa.index.vectors import Segment, folder_for, members, probes_for, read_segment
+from qa.index.vectors import (
+    Segment,
+    file_identity,
+    folder_for,
+    members,
+    read_segment,
+    segment_ids,
+)
 
-APPROXIMATE_FROM = 100_000  # vectors: below, a segment is exact (see docs/scale.md)
+APPROXIMATE_FROM = 25_600  # vectors: below, a segment is exact (see docs/scale.md)
 SEGMENTS_PER_TIER = 10  # Lucene's default segments per tier
 SMALLEST_TIER = 256  # vectors: a batch's worth (`qa.index.batches.BATCH_CHUNKS`)
-LISTS_PER_SQRT = 4  # IVF lists: about 4 * sqrt(vectors), a power of two
-TRAINING_PER_LIST = 64  # k-means sample: vectors per list
-MIN_TRAINING_PER_LIST = 39  # fewer, and FAISS warns that k-means is poorly fed
+HNSW_LINKS = 32  # graph links per vector (FAISS's M), chosen by bench/dense_recall.py
+HNSW_BUILD_DEPTH = 40  # candidates kept while linking a new vector (efConstruction)
+QUANTIZER_SAMPLE = 100_000  # vectors the 8-bit codes' ranges are trained on
+MAX_DELETED_SHARE = 0.2  # of an HNSW base: above, a merge rebuilds it without them
 COUNTER_KEY = "segment_counter"  # meta: the number of the last segment file named
-
-
-def lists_for(vectors: int) -> int:
-    """About 4 * sqrt(vectors), a power of two, with enough vectors to train each."""
-    lists = 2 ** round(math.log2(LISTS_PER_SQRT * math.sqrt(max(vectors, 1))))
-    while lists > 1 and lists * MIN_TRAINING_PER_LIST > vectors:
-        lists //= 2
-    return lists
 
 
 def exact_index(ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
@@ -56,19 +56,17 @@ def exact_index(ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
 
 
 def approximate_index(ids: np.ndarray, vectors: np.ndarray,
-                      lists: int | None = None) -> faiss.Index:
-    """IVF over 8-bit scalar codes, trained on a sample of `vectors` (deterministic),
-    keeping chunk ids itself and a hash-table direct map to read vectors back by id."""
-    lists = lists or lists_for(len(ids))
-    index = faiss.IndexIVFScalarQuantizer(
-        faiss.IndexFlatIP(DIMENSION), DIMENSION, lists, faiss.ScalarQuantizer.QT_8bit,
-        faiss.METRIC_INNER_PRODUCT)
-    index.cp.spherical = True  # unit vectors: centroids on the sphere
-    sample = min(len(ids), lists * TRAINING_PER_LIST)
+                      links: int = HNSW_LINKS) -> faiss.Index:
+    """An HNSW graph over 8-bit scalar codes, the codes' ranges trained on a sample of
+    `vectors` (deterministic), under an id map that keeps chunk ids and reads vectors
+    back by id."""
+    graph = faiss.IndexHNSWSQ(DIMENSION, faiss.ScalarQuantizer.QT_8bit, links,
+                              faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_BUILD_DEPTH
+    sample = min(len(ids), QUANTIZER_SAMPLE)
     rows = np.random.default_rng(0).choice(len(ids), sample, replace=False)
-    index.train(np.ascontiguousarray(vectors[np.sort(rows)], dtype=np.float32))
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)
-    index.nprobe = probes_for(lists)  # what a search uses (`qa.index.vectors`)
+    graph.train(np.ascontiguousarray(vectors[np.sort(rows)], dtype=np.float32))
+    index = faiss.IndexIDMap2(graph)
     index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
     return index
 
@@ -103,8 +101,12 @@ class SegmentWriter:
     """The vector side of a writer: collects a batch's vectors, writes them as a new
     segment inside the batch's commit, and merges segments after commits."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, bulk: bool = False) -> None:
+        """`bulk`: a build from scratch, which no reader sees until it is complete, so
+        its segments are merged once, at its end (`optimize`), not tier by tier: at a
+        million passages, tier merges would build each vector into a graph twice."""
         self.store = store
+        self.bulk = bulk
         self.folder = folder_for(store)
         self.folder.mkdir(exist_ok=True)
         self._ids: list[np.ndarray] = []
@@ -138,36 +140,39 @@ class SegmentWriter:
             faiss.write_index(index, str(tmp))
             sha = file_sha256(tmp)
             size = tmp.stat().st_size
-        return SegmentRow(name, sha, size, index.ntotal, approximate)
+        identity = file_identity((self.folder / name).stat())
+        return SegmentRow(name, sha, size, index.ntotal, approximate, identity)
 
     # -- merges -------------------------------------------------------------------------
     def merge_tiers(self) -> None:
-        """Merge while some tier is full (after a commit)."""
+        """Merge while some tier is full (after a commit; not in a bulk build)."""
+        if self.bulk:
+            return
         while group := merge_candidates(self.store.vector_segments()):
             self.merge(group)
 
     def optimize(self) -> None:
-        """Merge every segment into one, dropping every deleted vector; an approximate
-        result is trained again for its size. Nothing to do for one segment without
-        deletions, unless it is approximate with a list count not meant for its size."""
+        """Merge every segment into one, dropping every deleted vector (an HNSW graph
+        holding some is built anew; otherwise the others are added to the largest).
+        Nothing to do for one segment without deletions, unless it is not of the kind
+        its size calls for (exact below APPROXIMATE_FROM, else HNSW)."""
         rows = self.store.vector_segments()
         if len(rows) == 1 and not len(self.store.vector_deletes()):
-            if not rows[0].approximate:
-                return
             index = read_segment(self.folder, rows[0]).index
-            if index.nlist == lists_for(index.ntotal):
+            if _is_hnsw(index) == (index.ntotal >= APPROXIMATE_FROM):
                 return
         if rows:
-            self.merge(rows, retrain=True)
+            self.merge(rows, purge=True)
 
-    def merge(self, rows: list[SegmentRow], *, retrain: bool = False) -> None:
+    def merge(self, rows: list[SegmentRow], *, purge: bool = False) -> None:
         """Replace `rows` by one segment of their live vectors, in one commit; then
         remove their files."""
-        segments = [read_segment(self.folder, r) for r in rows]
+        segments = [read_segment(self.folder, r, writable=True) for r in rows]
         deleted = self.store.vector_deletes()
         held = np.concatenate([s.ids for s in segments])
-        applied = held[members(deleted, held)]
-        index, approximate = self._merged(segments, deleted, retrain)
+        index, approximate = self._merged(segments, deleted, purge)
+        kept = segment_ids(index)  # an HNSW base keeps its removed vectors
+        applied = held[members(deleted, held) & ~members(kept, held)]
         with self.store.transaction():
             row = self._write(index, approximate=approximate) if index.ntotal else None
             self.store.replace_segments([r.name for r in rows], row, applied)
@@ -175,16 +180,17 @@ class SegmentWriter:
             (self.folder / r.name).unlink(missing_ok=True)
 
     def _merged(self, segments: list[Segment], deleted: np.ndarray,
-                retrain: bool) -> tuple[faiss.Index, bool]:
-        base = max((s for s in segments if s.approximate), key=lambda s: len(s.ids),
+                purge: bool) -> tuple[faiss.Index, bool]:
+        """One index of the segments' live vectors: added to the largest HNSW graph
+        among them, unless there is none or it holds too many removed vectors (any, to
+        `purge`: `--optimize` leaves none), and then built anew."""
+        base = max((s for s in segments if _is_hnsw(s.index)), key=lambda s: len(s.ids),
                    default=None)
-        if base is None or retrain:
+        if (base is None
+                or members(deleted, base.ids).mean() > (0.0 if purge else MAX_DELETED_SHARE)):
             parts = [_live(s, deleted) for s in segments]
             ids = np.concatenate([p[0] for p in parts])
             return build_index(ids, np.concatenate([p[1] for p in parts]))
-        gone = base.ids[members(deleted, base.ids)]
-        if len(gone):
-            base.index.remove_ids(faiss.IDSelectorArray(len(gone), faiss.swig_ptr(gone)))
         for s in segments:
             if s is not base:
                 ids, vectors = _live(s, deleted)
@@ -193,6 +199,23 @@ class SegmentWriter:
         return base.index, True
 
     # -- recovery -----------------------------------------------------------------------
+    def _intact(self, row: SegmentRow) -> bool:
+        """The file is there and is the one committed: it has the identity recorded when
+        it was written, or else its hash (taken, and its identity then recorded, so an
+        index copied elsewhere is hashed once, not at every update)."""
+        path = self.folder / row.name
+        try:
+            identity = file_identity(path.stat())
+            if identity == row.identity:
+                return True
+            if file_sha256(path) != row.sha256:
+                return False
+        except FileNotFoundError:
+            return False
+        with self.store.transaction():
+            self.store.set_segment_identity(row.name, identity)
+        return True
+
     def recover(self) -> list[StoredDocument]:
         """Remove what a killed writer left (files no commit names), and find the
         documents whose vectors are in a damaged or missing segment: the caller removes
@@ -202,7 +225,7 @@ class SegmentWriter:
         for path in self.folder.iterdir():
             if path.name not in named:
                 path.unlink(missing_ok=True)
-        damaged = [r for r in rows if not _intact(self.folder, r)]
+        damaged = [r for r in rows if not self._intact(r)]
         if not damaged:
             return []
         healthy = [read_segment(self.folder, r).ids for r in rows if r not in damaged]
@@ -216,13 +239,12 @@ class SegmentWriter:
         return self.store.documents_holding(lost)
 
 
-def _intact(folder: Path, row: SegmentRow) -> bool:
-    """The file is there and is the one committed (hashed, not loaded: cheap enough
-    for every update, about 0.2 s per GB here)."""
-    try:
-        return file_sha256(folder / row.name) == row.sha256
-    except FileNotFoundError:
-        return False
+def _is_hnsw(index: faiss.Index) -> bool:
+    """Whether a segment is an HNSW graph (one written before HNSW may be IVF)."""
+    return (isinstance(index, faiss.IndexIDMap2)
+            and isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW))
+
+
 
 
 def _live(segment: Segment, deleted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

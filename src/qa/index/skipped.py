@@ -7,7 +7,7 @@ Remembered with the stat so that a skipped file is not reported as "new" on ever
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 SkippedEntry = tuple[str, str, int | None, int | None]  # path, reason, size, mtime_ns
 
@@ -18,9 +18,14 @@ class SkippedFiles:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
-    def replace(self, entries: Iterable[SkippedEntry]) -> None:
-        """Inside the writer's transaction: the skipped files of this run, and no others."""
-        self.db.execute("DELETE FROM skipped")
+    def replace(self, entries: Iterable[SkippedEntry],
+                only: Collection[str] | None = None) -> None:
+        """Inside the writer's transaction: the skipped files of this run, and no others
+        (of the files in `only`, when the run looked at those alone)."""
+        if only is None:
+            self.db.execute("DELETE FROM skipped")
+        else:
+            self.db.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in only])
         self.db.executemany("INSERT INTO skipped VALUES (?,?,?,?)", list(entries))
 
     def all(self) -> dict[str, tuple[str, int | None, int | None]]:

@@ -33,13 +33,13 @@ def staleness(paths: Paths, store: Store, files: list[CorpusFile] | None = None)
     A skipped file counts as new only once its stat moves: it is retried then.
     """
     files = scan_corpus(paths.corpus) if files is None else files
-    stored = store.documents()
+    stored = store.document_stats()
     skipped = store.skipped.all()
     new, changed = [], []
     for f in files:
-        doc = stored.get(f.rel)
-        if doc is not None:
-            if (doc.size, doc.mtime_ns) != (f.size, f.mtime_ns):
+        stat = stored.get(f.rel)
+        if stat is not None:
+            if stat != (f.size, f.mtime_ns):
                 changed.append(f.rel)
         elif skipped.get(f.rel, (None, None, None))[1:] != (f.size, f.mtime_ns):
             new.append(f.rel)

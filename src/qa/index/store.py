@@ -7,7 +7,7 @@ and the lexical index (tantivy, `qa.index.lexical`) and the vector segments foll
 Passage vectors live only in the segment files (`qa.index.vectors`): the store names
 the live segments with their hashes, and the deletion set, in the same transaction as
 the rows, so a passage's vector is stored once. Sentence vectors are stored here, as
-int8 codes with a scale (`qa.index.sentence_codec`). This module holds the schema, the
+4-bit codes with a scale (`qa.index.sentence_codec`). This module holds the schema, the
 connection, transactions and the rows; the skipped-file registry reads and writes its
 own table through `Store.db`.
 
@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,10 +46,12 @@ from qa.index.skipped import SkippedFiles
 # titles and OCR flags) replaced pages; MinHash signatures, LSH bands and copies
 # (republished documents).
 # 3: passage vectors moved out of the store into vector segments (`qa.index.vectors`);
-# sentence vectors stored as int8 codes with a scale (`qa.index.sentence_codec`), only
+# sentence vectors stored as int8 (later 4-bit) codes with a scale (`qa.index.sentence_codec`), only
 # for sentences that lie whole in a passage.
 SCHEMA_VERSION = 3
 COMMIT_SEQ_KEY = "commit_seq"  # meta: the last committed batch's number
+# meta: a vector segment file's identity once written (`SegmentRow.identity`), by name
+IDENTITY_KEY = "segment_identity:"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +70,9 @@ CREATE TABLE IF NOT EXISTS documents (
     sections TEXT,
     indexed_at TEXT NOT NULL
 );
+-- What the freshness check of every `qa ask` and update reads, without the rows' text:
+-- scanning the table itself would read every document's text from disk.
+CREATE INDEX IF NOT EXISTS documents_stat ON documents(path, size, mtime_ns, sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -174,9 +179,24 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # -- documents ------------------------------------------------------------------
-    def documents(self) -> dict[str, StoredDocument]:
-        rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
+    def documents(self, paths: Collection[str] | None = None) -> dict[str, StoredDocument]:
+        """Stored documents by path: all of them, or those of `paths` (an update of a few
+        files need not read 200,000 rows)."""
+        if paths is None:
+            rows = self.db.execute("SELECT id, path, sha256, size, mtime_ns FROM documents")
+        else:
+            rows = self.db.execute(
+                "SELECT id, path, sha256, size, mtime_ns FROM documents"
+                " WHERE path IN (SELECT value FROM json_each(?))", (json.dumps(list(paths)),))
         return {r[1]: StoredDocument(*r) for r in rows}
+
+    def document_stats(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every stored document by path: what the freshness check of
+        every `qa ask` compares with the corpus, read from the covering index
+        `documents_stat` as plain tuples (at 200,000 documents, building a record per
+        row cost a third of a second)."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute(
+            "SELECT path, size, mtime_ns FROM documents")}
 
     def document_fields(self, doc_ids: Iterable[int] | None = None) -> list[DocumentFields]:
         """The path, title, source and date of the given documents (of all, with None),
@@ -298,9 +318,13 @@ class Store:
     # -- vector segments (`qa.index.vectors`) ------------------------------------------
     def vector_segments(self) -> list[SegmentRow]:
         """The live vector segments, oldest first."""
-        return [SegmentRow(*r[:4], bool(r[4])) for r in self.db.execute(
-            "SELECT name, sha256, bytes, vectors, approximate FROM vector_segments"
-            " ORDER BY name")]
+        return [SegmentRow(*r[:4], bool(r[4]), r[5] or "") for r in self.db.execute(
+            "SELECT name, sha256, bytes, vectors, approximate, value FROM vector_segments"
+            f" LEFT JOIN meta ON key = '{IDENTITY_KEY}' || name ORDER BY name")]
+
+    def set_segment_identity(self, name: str, identity: str) -> None:
+        """Record how a segment file looks once it is known to be the one committed."""
+        self.set_meta(IDENTITY_KEY + name, identity)
 
     def vector_deletes(self) -> np.ndarray:
         """Sorted ids of removed passages whose vectors are still in a segment."""
@@ -311,10 +335,14 @@ class Store:
                          applied_deletes: Iterable[int] = ()) -> None:
         """Swap segments in the live list (a batch adds one; a merge replaces several by
         one), forgetting the deletions the new segment no longer holds."""
+        old = list(old)
         self.db.executemany("DELETE FROM vector_segments WHERE name = ?", [(n,) for n in old])
+        self.db.executemany("DELETE FROM meta WHERE key = ?", [(IDENTITY_KEY + n,) for n in old])
         if new is not None:
             self.db.execute("INSERT INTO vector_segments VALUES (?,?,?,?,?)",
                             (new.name, new.sha256, new.bytes, new.vectors, new.approximate))
+            if new.identity:
+                self.set_segment_identity(new.name, new.identity)
         self.db.executemany("DELETE FROM vector_deletes WHERE chunk_id = ?",
                             [(int(i),) for i in applied_deletes])
 

@@ -9,10 +9,15 @@ keeps the best `depth` overall. The writer merges small segments into larger one
 (`qa.index.segment_writer`), applying the deletions as it goes.
 
 A segment is exact (`IndexIDMap2` over `IndexFlatIP`: vectors are unit length, so inner
-product is cosine) or, once a merge makes it large, approximate: IVF with 8-bit scalar
-codes (a quarter of the bytes, and a query scans a few lists rather than every vector).
-The IVF segment keeps chunk ids itself, with a hash-table direct map so a vector can be
-read back by id. Small indexes therefore search exactly, as before.
+product is cosine) or, once a merge makes it large, approximate: an HNSW graph over 8-bit
+scalar codes (`IndexIDMap2` over `IndexHNSWSQ`: a quarter of the bytes, and a query
+visits a few thousand vectors, not every one). Small indexes therefore search exactly,
+as before. Segments written before HNSW (IVF with 8-bit codes, which keeps chunk ids
+itself) are still read, and become HNSW at their next merge.
+
+A search runs FAISS on one thread: one question is too little work to share, and on
+this 2-core machine OpenMP's second thread made a search ten times slower whenever
+the other core was busy (bench/query_stages.py).
 
 Segment files are verified against the hash the store committed before they are used:
 a damaged one is named with the fix (`qa index` re-embeds its documents), never used.
@@ -22,6 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,14 +48,28 @@ if TYPE_CHECKING:
 # from their codes: an IVF search probes a few lists only, and a narrow filter could
 # leave fewer than k passages in them.
 EXACT_FILTER_LIMIT = 20_000
-# The share of an IVF segment's lists a search probes: the smallest share whose recall@10
-# against exact search reaches 0.98 on SciFact's real-model vectors, chosen on the train
-# claims and reported on the test claims (bench/dense_recall.py, docs/scale.md).
+# The share of an IVF segment's lists a search probes (segments written before HNSW).
 PROBE_SHARE = 1 / 4
+# How many candidates an HNSW search keeps while walking the graph: the smallest depth
+# whose recall@10 against exact search reaches 0.98 on SciFact's real-model vectors,
+# chosen on the train claims and reported on the test claims (bench/dense_recall.py,
+# docs/scale.md). A search for more than this many passages keeps `depth` of them.
+HNSW_SEARCH_DEPTH = 64
 
 
 def probes_for(lists: int) -> int:
     return max(1, round(lists * PROBE_SHARE))
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """FAISS on one OpenMP thread for the block (the process-wide setting is restored)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def folder_for(store: Store) -> Path:
@@ -81,18 +103,32 @@ class Segment:
         limit = min(depth, size)
         if limit <= 0:
             return {}
-        if self.approximate:
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=probes_for(self.index.nlist))
-        else:
-            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        params = search_parameters(self.index, selector, limit * len(self.ids) // size)
         cos, ids = self.index.search(query[None, :].astype(np.float32), limit, params=params)
-        return {int(i): float(s) for i, s in zip(ids[0], cos[0], strict=True) if i >= 0}
+        found = {int(i): float(s) for i, s in zip(ids[0], cos[0], strict=True) if i >= 0}
+        if within is not None and self.approximate and len(found) < limit:
+            # A graph walk can miss allowed vectors when few are allowed: score them all.
+            return _best(allowed, self.vectors(allowed) @ query, depth)
+        return found
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The vectors of `ids` (all members), decoded from 8-bit codes when approximate."""
         if not len(ids):
             return np.zeros((0, self.index.d), dtype=np.float32)
         return self.index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+
+
+def search_parameters(index: faiss.Index, selector: faiss.IDSelector | None,
+                      depth: int) -> faiss.SearchParameters | None:
+    """What a search of `index` needs: the selector, and for an approximate index how
+    far to search. `depth` is the result count scaled up by the share of the segment a
+    selector leaves out, so a walk of the graph still meets enough allowed vectors."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    if isinstance(inner, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_SEARCH_DEPTH, depth))
+    if isinstance(inner, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=probes_for(inner.nlist))
+    return faiss.SearchParameters(sel=selector) if selector is not None else None
 
 
 def members(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -118,17 +154,41 @@ def segment_ids(index: faiss.Index) -> np.ndarray:
     return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
 
-def read_segment(folder: Path, row: SegmentRow) -> Segment:
-    """The segment `row` names, after checking its hash. FileNotFoundError if absent
-    (the caller decides whether a merge removed it); IndexDamaged if it differs."""
+def file_identity(status: os.stat_result) -> str:
+    """Size, inode, and modification and change times (ns) of a file: any write to it
+    changes the change time, which no user call can set back, so a file that still has
+    the identity it had when its hash was taken still has that hash (git trusts its
+    index the same way)."""
+    return (f"{status.st_size}:{status.st_ino}:{status.st_mtime_ns}"
+            f":{status.st_ctime_ns}")
+
+
+def read_segment(folder: Path, row: SegmentRow, *, writable: bool = False) -> Segment:
+    """The segment `row` names, checked. FileNotFoundError if absent (the caller decides
+    whether a merge removed it); IndexDamaged if it is not the file committed.
+
+    A file with the identity recorded when it was written is mapped into memory by
+    FAISS (its codes are paged in as searches touch them: a cold `qa ask` on a million
+    passages does not read the whole segment first); any other (a copied index, a
+    damaged file) is read and hashed first. The file is opened before it is checked and
+    stays open while FAISS maps it: a merge may delete it at any moment, and names are
+    never reused, so what FAISS opens is what was checked, or nothing. A merge that adds
+    to the segment asks for it `writable`: read whole, as mapped codes cannot grow."""
     path = folder / row.name
-    # Read once, then check and parse those bytes: a merge may delete the file at any
-    # moment, and a second open (hash, then FAISS) could then fail half-way.
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise IndexDamaged(f"{path}: damaged vector segment (not the file that was"
-                           " committed); run `qa index` to re-embed its documents")
-    index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    with path.open("rb") as handle:
+        if row.identity and file_identity(os.fstat(handle.fileno())) == row.identity:
+            try:
+                index = faiss.read_index(str(path), 0 if writable else faiss.IO_FLAG_MMAP_IFC)
+            except RuntimeError:
+                if path.exists():
+                    raise
+                raise FileNotFoundError(path) from None
+        else:
+            data = handle.read()
+            if hashlib.sha256(data).hexdigest() != row.sha256:
+                raise IndexDamaged(f"{path}: damaged vector segment (not the file that was"
+                                   " committed); run `qa index` to re-embed its documents")
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     return Segment(row.name, index, segment_ids(index), row.approximate)
 
 
@@ -150,8 +210,9 @@ class DenseIndex:
         segment. `within` (sorted chunk ids) restricts the search before ranking, so a
         filter that leaves few passages still gets its best `depth` of them."""
         hits: dict[int, float] = {}
-        for segment in self.segments:
-            hits.update(segment.search(query, depth, within, self.deleted))
+        with one_thread():
+            for segment in self.segments:
+                hits.update(segment.search(query, depth, within, self.deleted))
         return dict(heapq.nlargest(depth, hits.items(), key=lambda item: item[1]))
 
     def vectors_of(self, chunk_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

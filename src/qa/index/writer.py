@@ -4,7 +4,8 @@ Order of work, chosen so that a kill at any moment leaves the previous index usa
 1. stat every file; hash only files whose size or mtime moved; load and chunk the new
    or changed ones (`qa.ingest.pipeline`; nothing is written yet);
 2. embed them in batches, each committed with its vector segment (`qa.index.commit`);
-3. with `optimize`, merge the vector segments into one (`qa.index.segment_writer`).
+3. a build from scratch, or any update with `optimize`, then merges the vector segments
+   into one (`qa.index.segment_writer`); an update merges them tier by tier as it goes.
 A rebuild writes a new generation beside the live one and switches to it at the end
 (`qa.index.generations`). A second writer is kept out by a file lock (`qa.index.lock`).
 
@@ -15,12 +16,12 @@ can be read top to bottom.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from qa.corpus.walk import CorpusFile, require_documents, scan_corpus
+from qa.corpus.walk import CorpusFile, require_documents, scan_corpus, stat_files
 from qa.embed import model
 from qa.embed.document_embedder import DocumentEmbedder, Embedder
 from qa.errors import IndexIncompatible, QaError
@@ -92,6 +93,7 @@ def update_index(
     batch_chunks: int = BATCH_CHUNKS,
     indexer: Indexer | None = None,
     optimize: bool = False,
+    only: Collection[str] | None = None,
 ) -> IndexReport:
     """Incrementally update (or, with `rebuild`, recreate) the index under a lock.
 
@@ -104,15 +106,22 @@ def update_index(
     where files are read, chunked and embedded: by default here, with `embedder`; a
     `qa.index.distributed.RayIndexer` spreads that over a Ray cluster. `embedder` still
     installs the query encoder either way.
+
+    `only` (corpus-relative file paths: what `qa add` copied, what `qa remove` deleted)
+    limits an update of an existing index to those files, so adding one document to an
+    archive of 200,000 does not stat the other 199,999 and read all their records;
+    other changes wait for the next full update. A build from scratch takes everything.
     """
-    files = scan_corpus(paths.corpus)
-    if not allow_empty:
+    files = scan_corpus(paths.corpus) if only is None else stat_files(paths.corpus, only)
+    if not allow_empty and only is None:
         require_documents(paths.corpus, files)
     paths.index.mkdir(parents=True, exist_ok=True)
     embedder = embedder or DocumentEmbedder()
     indexer = indexer or LocalIndexer(embedder)
     with writer_lock(paths.index):
         generation, fresh = _target_generation(paths.index, rebuild)
+        if fresh and only is not None:
+            files, only = scan_corpus(paths.corpus), None
         # First, as the real embedder indexes with the query encoder it installs.
         encoder = encoder_path(paths.index, model.fingerprint())
         encoder.parent.mkdir(exist_ok=True)
@@ -120,7 +129,7 @@ def update_index(
         store = Store(store_path(generation), create=True)
         try:
             report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks,
-                            encoder)
+                            encoder, only)
             if optimize:
                 SegmentWriter(store).optimize()
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -173,20 +182,22 @@ def _apply(
     on_progress: ProgressCallback | None,
     batch_chunks: int,
     encoder: Path,
+    only: Collection[str] | None = None,
 ) -> IndexReport:
     report = IndexReport()
     folder = store.path.parent / LEXICAL_DIR
     folder.mkdir(exist_ok=True)
-    segments = SegmentWriter(store)
+    segments = SegmentWriter(store, bulk=fresh)
     lost = segments.recover()
     sides = Sides(store, segments, LexicalWriter(LexicalIndex(folder)))
     try:
         recover(sides)
         if lost:  # in a damaged segment: removed now, and indexed again below
             _remove(sides, lost)
-        stored = store.documents()
+        stored = store.documents(only)
         present = {f.rel for f in files}
-        removed = [stored[p] for p in stored if p not in present]
+        removed = [stored[p] for p in (stored if only is None else only)
+                   if p in stored and p not in present]
         report.removed = [d.path for d in removed]
         work = _stat_changed(files, stored, report)
         if removed:
@@ -202,11 +213,12 @@ def _apply(
         if job.doomed:
             _remove(sides, job.doomed)
         if fresh:
+            segments.optimize()
             with commit(sides):
-                _finish(store, job.skipped)
+                _finish(store, job.skipped, only)
         else:
             with store.transaction():
-                _finish(store, job.skipped)
+                _finish(store, job.skipped, only)
     finally:
         sides.lexical.close()
     return report
@@ -300,6 +312,7 @@ class LocalIndexer:
                 job.committer.add(embedded)
 
 
-def _finish(store: Store, skipped: list[SkippedEntry]) -> None:
-    store.skipped.replace(skipped)
+def _finish(store: Store, skipped: list[SkippedEntry],
+            only: Collection[str] | None = None) -> None:
+    store.skipped.replace(skipped, only)
     store.set_meta("updated_at", timestamp())

@@ -1,6 +1,6 @@
 """Mark the sentence of a passage that answers the question.
 
-Each sentence's vector is stored at indexing time (as int8 codes), so its cosine to the
+Each sentence's vector is stored at indexing time (as 4-bit codes), so its cosine to the
 question costs one small matrix product per passage, and it works for passages found
 by the dense side alone, which may share no word with the question. The cosine alone
 picks a sentence on the question's topic; a factoid answer sits in the sentence that

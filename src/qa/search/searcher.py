@@ -213,8 +213,9 @@ class Searcher:
         groups = self.copy_groups
         folding = groups if not all_copies else []
         terms = QueryTerms.of(query.text, self.lexical)
-        ids, scores = self.ranking(pool, terms, mode, fusion_method, folding)
-        kept = self._distinct(ids, scores, k, folding)
+        read: dict[int, Passage] = {}  # passages read for the head, kept for the final k
+        ids, scores = self.ranking(pool, terms, mode, fusion_method, folding, read)
+        kept = self._distinct(ids, scores, k, folding, read)
         marks = [mark(self.store, p, qvec, terms) for p, _ in kept]
         copies = copies_of(self.store, {p.doc_id for p, _ in kept}, groups)
         hits = [Hit(rank, score, p, *m.answer, copies.get(p.doc_id, ()))
@@ -228,16 +229,17 @@ class Searcher:
     def ranking(self, pool: Candidates, terms: QueryTerms, mode: str = "hybrid",
                 fusion_method: Fusion = fusion.DEFAULT,
                 copy_groups: list[frozenset[int]] | None = None,
+                read: dict[int, Passage] | None = None,
                 ) -> tuple[np.ndarray, np.ndarray]:
         """The pool's chunk ids and scores, best first: fused, and in hybrid mode with
         the distinct head (RERANK_DEPTH passages) reordered by `qa.search.reranking` and
         scored by its model; the rest follows in fused order, its scores shifted below
         the head's. `search` keeps k distinct passages of it; `qa eval --beir` ranks
-        documents by it."""
+        documents by it. Passages read from the store are added to `read`."""
         ids, scores = fusion.ranking(pool, mode, fusion_method)
         if mode != "hybrid":
             return ids, scores
-        head = self._distinct(ids, scores, RERANK_DEPTH, copy_groups or [])
+        head = self._distinct(ids, scores, RERANK_DEPTH, copy_groups or [], read)
         if not head:
             return ids, scores
         passages = [p for p, _ in head]
@@ -251,13 +253,17 @@ class Searcher:
         return np.r_[head_ids, ids[rest]], np.r_[learned, tail]
 
     def _distinct(self, ids: np.ndarray, scores: np.ndarray, k: int,
-                  copy_groups: list[frozenset[int]]) -> list[tuple[Passage, float]]:
+                  copy_groups: list[frozenset[int]],
+                  read: dict[int, Passage] | None = None) -> list[tuple[Passage, float]]:
         """The best `k` passages, skipping those that overlap or adjoin a better one of
         the same document; when that leaves fewer than `k` (a narrow filter, a tiny
         corpus), the skipped ones fill up, in rank order, so k passages come back.
-        Passages of a later copy of a document in `copy_groups` are left out."""
+        Passages of a later copy of a document in `copy_groups` are left out. Passages
+        already in `read` are not read again; those read are added to it."""
         window = ids[: 4 * k + 20].tolist()
-        passages = self.store.passages(window)
+        read = {} if read is None else read
+        read.update(self.store.passages([i for i in window if i not in read]))
+        passages = {i: read[i] for i in window if i in read}
         folded = folded_documents(passages.values(), copy_groups)
         kept: list[tuple[int, Passage, float]] = []
         skipped: list[tuple[int, Passage, float]] = []

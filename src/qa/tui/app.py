@@ -68,13 +68,12 @@ class QaApp(App[None]):
 
     CSS_PATH = "qa.tcss"
     TITLE = "qa"
-    # No printable key is bound: typing anywhere starts a question (see `on_key`).
+    # No printable key is bound: typing anywhere starts a question (see `on_event`).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "reindex", "Re-index", priority=True),
         Binding("f1", "help", "Help"),
         Binding("ctrl+y", "copy_citation", "Copy citation"),
         Binding("ctrl+o", "open_document", "Open document"),
-        Binding("escape", "focus_question", "Ask", show=False),
     ]
 
     def __init__(
@@ -99,6 +98,9 @@ class QaApp(App[None]):
         self.ready = False
         self.reindexing = False
         self._search_seq = 0
+        # A key other than Enter reached the question box since it last had an Enter: the
+        # user is typing, and a search that ends now leaves the focus in the box.
+        self._edited_since_ask = False
         self._pending_search: int | None = None
         # A question asked while the index is loading or being rebuilt waits here, not in
         # a worker thread: Enter pressed ten times costs nothing, and only the last runs.
@@ -314,8 +316,10 @@ class QaApp(App[None]):
         hit = self.results.current_hit
         if hit is not None:
             self._show_hit(hit)
-        if self.question_input.has_focus and self.question_input.value.strip() == answer.question:
-            self.results.focus()
+        box = self.question_input
+        if box.has_keys and not self._edited_since_ask and box.value.strip() == answer.question:
+            # At once: a key typed from now on starts the next question (see `on_event`).
+            self.results.screen.set_focus(self.results)
         self.refresh_bindings()
 
     def on_search_failed(self, message: SearchFailed) -> None:
@@ -348,33 +352,46 @@ class QaApp(App[None]):
             return True if results is not None and results.current_hit is not None else None
         return True
 
-    def action_focus_question(self) -> None:
-        self.question_input.select_question()
+    async def on_event(self, event: events.Event) -> None:
+        """Keys that belong in the question box are sent there as they arrive.
 
-    async def on_key(self, event: events.Key) -> None:
-        """A printable key that no text box took starts a new question with it.
-
-        After a search the results have focus; the next question is typed straight
-        away, from the results, the passage or the document view. That is why no
-        action sits on a printable key (they moved to ctrl+o, ctrl+y, ctrl+g, F1).
-        An Enter typed (or pasted) right behind such a question can arrive before the
-        focus reaches the question box, which moves on a later tick: it ends the
-        question, instead of choosing a result (it used to open a document).
+        After a search the results have focus, and the next question is typed straight
+        away, from the results, the passage or the document view: a printable key (or a
+        paste) there starts a new question, and Escape goes back to the old one. No
+        action sits on a printable key for that reason (they moved to ctrl+o, ctrl+y,
+        ctrl+g, F1). The choice is made here, before Textual dispatches the key, and the
+        focus moves at once: keys are dispatched in the order they arrive, so the rest of
+        the question, and the Enter that ends it, follow it into the box. Decided later
+        (once the key had gone through the results and come back), keys typed behind it
+        were already on their way to the results, came back after the focus had moved,
+        and started the question over; an Enter among them opened a document.
         """
-        if event.key == "enter" and self.question_input.typing:
-            event.stop()
-            event.prevent_default()  # the results' enter binding is not run
-            self.question_input.focus()
-            await self.question_input.action_submit()
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self._route(event)
+        await super().on_event(event)
+
+    def _route(self, event: events.Key | events.Paste) -> None:
+        """Move the focus for `event` before it is dispatched (see `on_event`)."""
+        box = self.question_input
+        if not box.is_mounted:
             return
-        if not event.is_printable or event.character is None:
+        key = event.key if isinstance(event, events.Key) else ""
+        if box.has_keys:
+            self._edited_since_ask = key != "enter"
+            return
+        if key == "escape":
+            if self.screen is self.screen_stack[0]:
+                self._opening = None  # a document still loading is not opened over it
+                box.select_question()
+            return
+        if isinstance(event, events.Key) and not event.is_printable:
             return
         if isinstance(self.screen, DocumentScreen):
             self.pop_screen()
         elif self.screen is not self.screen_stack[0]:
             return  # help and the command palette keep their own keys
-        event.stop()
-        self.question_input.type_into(event.character)
+        self._opening = None
+        box.start_question()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -390,7 +407,10 @@ class QaApp(App[None]):
 
     @on(ResultsList.HitChosen)
     def _chosen(self, message: ResultsList.HitChosen) -> None:
-        self.action_open_document()
+        """Enter or a click on a result. An Enter typed just before a new question comes
+        back from the results after that question has taken the focus: not opened."""
+        if not self.question_input.has_keys:
+            self.action_open_document()
 
     def action_open_document(self) -> None:
         hit = self.results.current_hit

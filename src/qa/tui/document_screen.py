@@ -43,7 +43,7 @@ def split_around(text: str, start: int, end: int) -> tuple[int, int]:
 
 class DocumentScreen(Screen[None]):
     """Reads one document; Escape (or backspace) goes back. No printable key is bound:
-    typing here starts a new question (the app's `on_key`)."""
+    typing here starts a new question (the app's `on_event`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back"),
