@@ -4,8 +4,12 @@ Usage: .venv/bin/python bench/ray_memory.py [--sizes 1000 2000 4000]
 
 Synthetic corpora of ~1,000-word documents (sentences drawn from the real articles,
 as in bench/add_one.py) are indexed from scratch, each in a fresh process, and that
-process's peak resident set (ru_maxrss, its own pages only: Ray's workers are other
-processes) is reported. Embedding uses the tests' deterministic hashing embedder, as
+process's peak resident set is reported (ru_maxrss; Ray's workers are other
+processes), and apart from it the peak of its private memory (RssAnon, sampled every
+50 ms). The two differ for the Ray driver: the blocks it reads are pages of Ray's
+shared-memory object store mapped into it, which count in its resident set as it
+touches them, but belong to the object store, whose size is fixed (it spills to disk
+beyond that). Embedding uses the tests' deterministic hashing embedder, as
 the real model would take hours here; this figure is about what the driver holds, not
 about the model. `local` is today's writer, which chunks every file before embedding;
 `ray` is `--ray local` on this machine (2 CPUs), which streams.
@@ -24,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from add_one import REPO, document, sentences
@@ -32,30 +37,63 @@ RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_BACKEND_LOG_LEVEL": "fatal"}
 FAISS_BYTES_PER_PASSAGE = 384 * 4 + 8  # the vector and its id
 
 
-def fake_embedder(threads: int, device: str):
+def fake_embedder(load, threads: int, device: str):
+    """Each actor's embedder: the hashing one; the model file is never loaded."""
     from tests.conftest import FakeEmbedder
 
     return FakeEmbedder()
 
 
+class AnonPeak:
+    """The peak of this process's RssAnon, sampled every `every` seconds in a thread."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(every):
+                return
+
+    def sample(self) -> None:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        return self.peak_kb // 1024
+
+
 def drive(corpus: Path, index: Path, mode: str) -> None:
-    """In the measured process: one update, then its peak RSS and passage count."""
-    from qa.index.layout import STORE_FILE
-    from qa.index.store import Store
+    """In the measured process: one update, then its peak RSS, peak private memory and
+    passage count."""
+    from qa.index.generations import live_store
     from qa.index.writer import update_index
     from qa.settings import Paths
-    from tests.conftest import FakeEmbedder
+    from tests.support.fake_model import FakeDocumentEmbedder
 
     indexer = None
     if mode == "ray":
         from qa.index.distributed.indexer import RayIndexer, RayOptions
 
         indexer = RayIndexer(RayOptions("local"), fake_embedder, inform=lambda line: None)
-    update_index(Paths(corpus, index), progress=False, embedder=FakeEmbedder(),
+    # The fake document embedder puts a stand-in where the ONNX export goes, so neither
+    # writer imports torch to export the real model.
+    anon = AnonPeak()
+    update_index(Paths(corpus, index), progress=False, embedder=FakeDocumentEmbedder(),
                  indexer=indexer)
-    store = Store(index / STORE_FILE)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, store.count("chunks"))
-    store.close()
+    with live_store(index) as store:
+        passages = store.count("chunks")
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, anon.stop(), passages)
 
 
 def main() -> None:
@@ -88,15 +126,17 @@ def main() -> None:
                      str(index), mode], capture_output=True, text=True, env=env, check=False)
                 if done.returncode != 0:
                     raise SystemExit(done.stderr)
-                peak_mb, passages = map(int, done.stdout.split()[-2:])
+                peak_mb, anon_mb, passages = map(int, done.stdout.split()[-3:])
                 faiss_mb = passages * FAISS_BYTES_PER_PASSAGE / 2**20
-                rows.append((size, text_bytes / 2**20, mode, passages, peak_mb, faiss_mb))
-                print(f"{size} documents, {mode}: peak {peak_mb} MB", flush=True)
+                rows.append((size, text_bytes / 2**20, mode, passages, peak_mb, anon_mb,
+                             faiss_mb))
+                print(f"{size} documents, {mode}: peak {peak_mb} MB, private {anon_mb} MB",
+                      flush=True)
     print(f"\n{'documents':>9} {'corpus':>8} {'writer':>6} {'passages':>8} {'peak RSS':>9}"
-          f" {'FAISS':>7} {'peak - FAISS':>13}")
-    for size, corpus_mb, mode, passages, peak_mb, faiss_mb in rows:
+          f" {'private':>8} {'FAISS':>7} {'private - FAISS':>16}")
+    for size, corpus_mb, mode, passages, peak_mb, anon_mb, faiss_mb in rows:
         print(f"{size:9} {corpus_mb:6.1f} MB {mode:>6} {passages:8} {peak_mb:6} MB"
-              f" {faiss_mb:4.0f} MB {peak_mb - faiss_mb:10.0f} MB")
+              f" {anon_mb:5} MB {faiss_mb:4.0f} MB {anon_mb - faiss_mb:13.0f} MB")
 
 
 if __name__ == "__main__":

@@ -177,6 +177,19 @@ def test_onnx_indexing_truncates_like_reference(
     _assert_same_vectors(LONG_PASSAGES, onnx_embedder, document_embedder)
 
 
+def test_model_shipped_as_bytes_embeds_as_the_file(onnx_path: Path,
+                                                   onnx_embedder: DocumentEmbedder) -> None:
+    """A Ray actor that cannot see the index's ONNX file gets its bytes, runs one
+    thread, and may be told "cuda" where onnxruntime has no CUDA provider (this
+    machine): its passage and sentence vectors must still be the local writer's."""
+    shipped = DocumentEmbedder(threads=1, model=onnx_path.read_bytes(), device="cuda")
+    texts = [*LONG_PASSAGES, "A short passage. Two sentences."]
+    spans = [[(0, 40), (40, 120)], [(0, 70)], [(10, 60)], [(0, 16), (17, 31)]]
+    got, want = shipped.embed(texts, spans), onnx_embedder.embed(texts, spans)
+    np.testing.assert_allclose(got.passages, want.passages, atol=1e-5)
+    np.testing.assert_allclose(got.sentences, want.sentences, atol=1e-5)
+
+
 def test_empty_input_gives_empty_matrix(
     query_encoder: QueryEncoder, document_embedder: SentenceTransformerEmbedder,
     onnx_embedder: DocumentEmbedder,

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.errors import QaError
 from qa.evaluation.questions import load_questions
 from qa.index.distributed.indexer import RayIndexer, RayOptions  # imports no Ray yet
+from qa.index.distributed.stages import ModelLoader
 from qa.index.layout import STORE_FILE, current_generation
 from qa.index.store import Store
 from qa.index.writer import update_index
@@ -35,6 +37,7 @@ from tests.conftest import (
     run_qa,
     run_qa_process,
 )
+from tests.support.fake_model import QUERY_ENCODER_STAND_IN, FakeDocumentEmbedder
 from tests.support.index_equality import (
     assert_close_vector,
     assert_same_index,
@@ -55,7 +58,12 @@ BAD_FILES = {"binary.md": b"\x00\x01garbage", "empty.txt": b"",
              "latin1.txt": "caf\xe9 au lait".encode("latin-1"), "image.png": b"\x89PNG\r\n"}
 
 
-def fake_embedder(threads: int, device: str) -> FakeEmbedder:
+def shipped_fake_embedder(load: ModelLoader, threads: int, device: str) -> FakeEmbedder:
+    """The fake embedder, on an actor that must have been shipped the index's model file
+    (the driver's stand-in for it): else the run fails, naming what it got."""
+    model = load()
+    if model != QUERY_ENCODER_STAND_IN:
+        raise RuntimeError(f"the actor's model was not shipped: {model!r:.60}")
     return FakeEmbedder()
 
 
@@ -120,6 +128,9 @@ def test_two_nodes_embed_and_the_index_equals_a_local_build(ray_cluster, real_in
               for node, count in (entry.split() for entry in per_node.split(", "))}
     node_ids = {n.node_id[:8] for n in ray_cluster.list_all_nodes()}
     assert set(counts) == node_ids and all(int(c) > 0 for c in counts.values()), per_node
+    # with the local writer's ONNX model, on the CPU, each actor on its one CPU's thread
+    assert "2 embedding actors on CPU (1 thread each)" in ran.stderr
+    assert f"onnxruntime's CPUExecutionProvider {sum(map(int, counts.values()))}" in ran.stderr
 
     assert_same_index(paths.index, real_index.index, _dev_questions())
 
@@ -165,13 +176,13 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
 def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_copy: Paths,
                                                          tmp_path: Path):
     """Orchestration with the fake embedder (injected through RayIndexer's public
-    seam): with `ship`, every file is read on the driver's node and shipped; a second
-    run embeds only what changed, records a touched file's stat, drops a removed file,
-    skips a bad one, and still equals a local update of the same corpus."""
+    seam): with `ship`, every file and the model are read on the driver's node and
+    shipped; a second run embeds only what changed, records a touched file's stat,
+    drops a removed file, skips a bad one, and still equals a local update."""
     def ray_update() -> tuple:
-        indexer = RayIndexer(RayOptions(ray_cluster.address, files="ship"), fake_embedder,
-                             inform=lambda line: None)
-        return update_index(corpus_copy, progress=False, embedder=FakeEmbedder(),
+        indexer = RayIndexer(RayOptions(ray_cluster.address, files="ship"),
+                             shipped_fake_embedder, inform=lambda line: None)
+        return update_index(corpus_copy, progress=False, embedder=FakeDocumentEmbedder(),
                             indexer=indexer), indexer.run
 
     local = Paths(tmp_path / "local-corpus", tmp_path / "local-index")
@@ -246,3 +257,13 @@ def test_bad_ray_addresses_are_one_line_errors(corpus_copy: Paths):
     assert_one_line_error(garbled, "expected auto, local or HOST:PORT")
     assert current_generation(corpus_copy.index) is None  # nothing was indexed
 
+
+
+def test_more_threads_per_actor_than_any_node_has_is_refused(ray_cluster,
+                                                             corpus_copy: Paths):
+    """Actors that no node could hold would never start: refused at once, by name."""
+    indexer = RayIndexer(RayOptions(ray_cluster.address, threads=4), shipped_fake_embedder,
+                         inform=lambda line: None)
+    with pytest.raises(QaError, match=r"^--ray-threads 4: no node of the cluster has 4 CPUs"):
+        update_index(corpus_copy, progress=False, embedder=FakeDocumentEmbedder(),
+                     indexer=indexer)

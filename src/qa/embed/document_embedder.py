@@ -94,12 +94,16 @@ class DocumentEmbedder(PassEmbedder):
     floats, with the index's ONNX model.
 
     The ONNX session is opened on the first pass, so a writer with nothing to embed
-    never pays for it.
+    never pays for it. The model is the one `install_query_encoder` installs, or, on a
+    Ray actor (which may not see the index folder), `model`: the same file, by path or
+    as its bytes, on `device` ("cpu", or "cuda" where onnxruntime-gpu is installed).
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, model: Path | bytes | None = None,
+                 device: str = "cpu") -> None:
         self._threads = threads or DEFAULT_THREADS
-        self._path: Path | None = None
+        self._source = model
+        self._device = device
         self._model: OnnxTransformer | None = None
 
     def install_query_encoder(self, path: Path) -> None:
@@ -108,18 +112,29 @@ class DocumentEmbedder(PassEmbedder):
         that has one keeps it: every export, named by the model's fingerprint, is the
         same model, so moving between indexes never reopens the session."""
         export_once(path)
-        if self._path is None:
-            self._path = path
+        if self._source is None:
+            self._source = path
 
-    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
-        """One forward pass per text, in length-sorted batches of BATCH_SIZE."""
-        if self._path is None:
+    def open(self) -> OnnxTransformer:
+        """The ONNX session, opened now if it is not yet (a Ray actor opens it at once,
+        while the first files are still being chunked)."""
+        if self._source is None:
             raise RuntimeError("DocumentEmbedder used before install_query_encoder")
         if self._model is None:
             from qa.embed.onnx_model import OnnxTransformer
 
-            self._model = OnnxTransformer(self._path, self._threads)
-        model = self._model
+            self._model = OnnxTransformer(self._source, self._threads, self._device)
+        return self._model
+
+    @property
+    def provider(self) -> str:
+        """The onnxruntime execution provider that runs the model (opening it): how a
+        Ray run tells a GPU actor that fell back to the CPU."""
+        return self.open().provider
+
+    def _one_pass(self, texts: list[str], sentence_spans: SentenceSpans) -> PassageEmbeddings:
+        """One forward pass per text, in length-sorted batches of BATCH_SIZE."""
+        model = self.open()
         encodings = model.tokenize(texts)
 
         def forward(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

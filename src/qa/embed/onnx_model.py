@@ -24,24 +24,39 @@ from tokenizers import Encoding, Tokenizer
 
 from qa.embed.model import MAX_WORDPIECES, model_dir
 
+CUDA = "CUDAExecutionProvider"  # in the onnxruntime-gpu package only
+
+
+def providers_for(device: str) -> list[str]:
+    """onnxruntime's execution providers for `device`: CUDA first on "cuda" when this
+    onnxruntime has it (onnxruntime-gpu), else the CPU alone (the `onnxruntime` wheel
+    qa installs has no CUDA provider)."""
+    if device == "cuda" and CUDA in ort.get_available_providers():
+        return [CUDA, "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
 
 class OnnxTransformer:
     """The exported MiniLM transformer: texts in, token embeddings out."""
 
-    def __init__(self, onnx_path: Path, threads: int) -> None:
-        """Open the graph with `threads` intra-op threads; inter-op is 1 and execution
-        sequential: a BERT graph is one chain of ops, so a second pool only adds threads
-        competing for the same cores, and makes timings less stable."""
+    def __init__(self, onnx_model: Path | bytes, threads: int, device: str = "cpu") -> None:
+        """Open the graph (a file, or its bytes as shipped to a Ray actor) with `threads`
+        intra-op threads; inter-op is 1 and execution sequential: a BERT graph is one
+        chain of ops, so a second pool only adds threads competing for the same cores,
+        and makes timings less stable. `device` "cuda" runs it on the GPU where this
+        onnxruntime can (`providers_for`)."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: keep `qa` output clean
+        source = onnx_model if isinstance(onnx_model, bytes) else str(onnx_model)
         self._session = ort.InferenceSession(
-            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+            source, sess_options=options, providers=providers_for(device)
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
+        self.provider = self._session.get_providers()[0]  # what actually runs the graph
         # A private tokenizer: the shared one in qa.embed.model must stay untruncated for
         # counting. Padding is done here, per batch, after the caller has grouped texts.
         tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))

@@ -2,8 +2,6 @@
 
 `qa.embed.document_embedder` indexes with the ONNX export instead, which must give the
 same vectors; this is what it is checked against (tests/embed, bench/encoder_parity.py).
-It is also what embeds on a Ray cluster, where an actor may sit on a machine without
-the index folder (and so without its ONNX file), or have a GPU.
 """
 
 from __future__ import annotations
@@ -33,13 +31,12 @@ class SentenceTransformerEmbedder(PassEmbedder):
     pays for importing torch.
     """
 
-    def __init__(self, threads: int | None = None, device: str = "cpu") -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self._threads = threads
-        self._device = device  # "cuda" on a Ray actor given a GPU
         self._model: Any = None
 
     def _loaded(self) -> Any:
-        """Load the bundled model, offline, on the CPU unless a device is given (once).
+        """Load the bundled model, offline, on the CPU (once).
 
         `threads` sets torch's intra-op pool. The default is every core up to
         MAX_DEFAULT_THREADS: on the idle 2-core target two threads give ~1.5x the
@@ -55,7 +52,7 @@ class SentenceTransformerEmbedder(PassEmbedder):
 
         torch.set_num_threads(self._threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
         hf_logging.disable_progress_bar()  # a "Loading weights" bar would garble CLI output
-        model = SentenceTransformer(str(model_dir()), device=self._device,
+        model = SentenceTransformer(str(model_dir()), device="cpu",
                                     local_files_only=True)
         # Explicit, not inherited from sentence_bert_config.json: the chunker sizes
         # passages against MAX_WORDPIECES and the ONNX path truncates at it too.
@@ -78,9 +75,9 @@ class SentenceTransformerEmbedder(PassEmbedder):
                                        **options)
             offsets = features.pop("offset_mapping").numpy()
             with torch.inference_mode():
-                out = model({k: v.to(self._device) for k, v in features.items()})
+                out = model(dict(features))
             mask = features["attention_mask"].numpy()
-            return (out["token_embeddings"].float().cpu().numpy(), mask,
+            return (out["token_embeddings"].numpy(), mask,
                     [offsets[row, : mask[row].sum()] for row in range(len(batch))])
 
         return embed_in_batches(forward, lengths, sentence_spans, BATCH_SIZE)

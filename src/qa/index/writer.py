@@ -129,7 +129,7 @@ def update_index(
         store = Store(store_path(generation), create=True)
         try:
             report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks,
-                            only)
+                            encoder, only)
             if optimize:
                 SegmentWriter(store).optimize()
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -181,6 +181,7 @@ def _apply(
     progress: bool,
     on_progress: ProgressCallback | None,
     batch_chunks: int,
+    encoder: Path,
     only: Collection[str] | None = None,
 ) -> IndexReport:
     report = IndexReport()
@@ -203,7 +204,7 @@ def _apply(
             _remove(sides, removed)
         committer = BatchCommitter(sides, stored, report, batch_chunks=batch_chunks,
                                    progress=progress, on_progress=on_progress)
-        job = IndexJob(work, store, committer, report)
+        job = IndexJob(work, store, committer, report, encoder)
         try:
             indexer.index_files(job)
             committer.flush()
@@ -245,12 +246,15 @@ def _remove(sides: Sides, docs: list[StoredDocument]) -> None:
 @dataclass
 class IndexJob:
     """The files one update must read, and where an indexer reports what became of
-    each: embedded documents go to `committer`, the rest to `unchanged`/`unreadable`."""
+    each: embedded documents go to `committer`, the rest to `unchanged`/`unreadable`.
+    `encoder` is the index's ONNX model (`Embedder.install_query_encoder`), which an
+    indexer embedding elsewhere (a Ray actor) loads."""
 
     work: list[FileWork]
     store: Store
     committer: BatchCommitter
     report: IndexReport
+    encoder: Path
     skipped: list[SkippedEntry] = field(default_factory=list)
     doomed: list[StoredDocument] = field(default_factory=list)
 

@@ -41,6 +41,7 @@ class Cluster:
     cpus: int
     gpus: int
     node_addresses: dict[str, str]  # node id -> its IP address
+    node_cpus: tuple[int, ...]  # each node's CPUs, for sizing the embedding actors
 
     def describe(self) -> str:
         how = "started a local cluster" if self.started_here else f"joined {self.address}"
@@ -80,7 +81,8 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
         resources = ray.cluster_resources()
         yield Cluster(address, address == LOCAL, len(alive), int(resources.get("CPU", 0)),
                       int(resources.get("GPU", 0)),
-                      {n["NodeID"]: n["NodeManagerAddress"] for n in alive})
+                      {n["NodeID"]: n["NodeManagerAddress"] for n in alive},
+                      tuple(int(n.get("Resources", {}).get("CPU", 0)) for n in alive))
     finally:
         ray.shutdown()
 

@@ -6,11 +6,13 @@ has the size and mtime the driver's scan recorded; if not (no shared storage, or
 different copy), or when `ship` is asked for, the bytes come from a `FileServer` actor
 pinned to the driver's node, which reads them there. The server reads one file per
 request, so nothing is collected: the driver never holds more than the files in flight.
+The index's ONNX model reaches the embedding actors the same way (`fetch_model`).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from qa.corpus.walk import CorpusFile
@@ -33,6 +35,11 @@ class FileServer:
             return read_file(f)
         except UnreadableDocument as exc:
             return exc.reason
+
+    def read_model(self, path: str) -> bytes:
+        """The index's ONNX model, whole: not a corpus file, so QA_MAX_FILE_BYTES does
+        not apply (it is about 90 MB)."""
+        return Path(path).read_bytes()
 
 
 def start_file_server() -> Any:
@@ -65,3 +72,13 @@ def _visible(f: CorpusFile) -> bool:
     except OSError:
         return False
     return (st.st_size, st.st_mtime_ns) == (f.size, f.mtime_ns)
+
+
+def fetch_model(f: CorpusFile, server: Any, mode: str) -> Path | bytes:
+    """The index's ONNX model for an embedding actor: its path where this node sees the
+    same file, else its bytes, shipped once per actor."""
+    if mode == AUTO and _visible(f):
+        return f.path
+    import ray
+
+    return ray.get(server.read_model.remote(f.abspath))

@@ -21,9 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from qa.corpus.walk import CorpusFile
+from qa.embed.document_embedder import export_once
 from qa.errors import QaError
 from qa.index.distributed import cluster, files
 from qa.index.distributed.stages import (
+    ActorSpec,
     EmbedActor,
     EmbedderFactory,
     Outcome,
@@ -36,21 +39,26 @@ from qa.ingest.document import UnreadableDocument
 from qa.ingest.pipeline import check_size
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from qa.index.preparation import FileWork
     from qa.index.writer import IndexJob
 
 MAX_DOCS_PER_BLOCK = 32  # a block is one task and one actor call
 BLOCKS_PER_ACTOR = 4  # at least this many blocks per actor, for load balancing
 ACTOR_START_TIMEOUT_S = 600  # for the embedding actors to start and load the model
+MAX_ACTOR_THREADS = 2  # onnxruntime threads (and CPUs) per embedding actor
 
 
 @dataclass(frozen=True)
 class RayOptions:
     """`address`: auto, local or HOST:PORT; `files`: auto (by path where workers see the
-    corpus, else shipped) or ship (always shipped from the driver's node)."""
+    corpus, else shipped) or ship (always shipped from the driver's node); `threads`:
+    CPUs (onnxruntime threads) per embedding actor, None for `_plan`'s choice."""
 
     address: str
     files: str = files.AUTO
+    threads: int | None = None
 
 
 @dataclass
@@ -60,10 +68,12 @@ class RayRun:
     cluster: cluster.Cluster
     actors: int
     device: str
+    threads: int  # each actor's CPUs, and its onnxruntime intra-op threads
     read_by_path: int = 0
     shipped: int = 0
 
     passages_by_node: Counter[str] = field(default_factory=Counter)
+    providers: Counter[str] = field(default_factory=Counter)  # passages per provider
 
     def describe_files(self) -> str:
         how = ("shared storage: workers read files by path" if not self.shipped
@@ -78,6 +88,20 @@ class RayRun:
             f"{self.cluster.node_addresses.get(node, '?')}/{node[:8]} {n}"
             for node, n in sorted(self.passages_by_node.items()))
         return f"ray: passages embedded per node: {per_node or 'none'}"
+
+    def describe_providers(self) -> str | None:
+        """What ran the model, when it is onnxruntime; and a warning when actors given
+        a GPU ran on the CPU (their node's onnxruntime has no CUDA provider)."""
+        if not self.providers:
+            return None
+        line = "ray: passages embedded by onnxruntime's " + ", ".join(
+            f"{name} {n}" for name, n in sorted(self.providers.items()))
+        from qa.embed.onnx_model import CUDA
+
+        if self.device == "cuda" and set(self.providers) != {CUDA}:
+            line += ("; some GPU actors ran on the CPU: install onnxruntime-gpu, in place"
+                     " of onnxruntime, on the GPU nodes")
+        return line
 
 
 class RayIndexer:
@@ -111,12 +135,14 @@ class RayIndexer:
         if not work:
             return
         with cluster.connected(self.options.address, self.loopback) as joined:
+            self.run = run = _plan(joined, self.options)
             self.inform(joined.describe())
-            self.run = run = _plan(joined)
             self.inform(f"ray: {run.actors} embedding actor{'s' * (run.actors != 1)}"
-                        f" on {run.device.upper()}, each loading the model once")
+                        f" on {run.device.upper()} ({run.threads} thread"
+                        f"{'s' * (run.threads != 1)} each), each loading the model once")
+            export_once(job.encoder)  # the driver's embedder normally has
             job.committer.start(None)
-            for outcome in self._outcomes(work, run):
+            for outcome in self._outcomes(work, run, job.encoder):
                 if outcome.reason is None:
                     run.shipped += outcome.shipped
                     run.read_by_path += not outcome.shipped
@@ -124,14 +150,19 @@ class RayIndexer:
                     job.unreadable(outcome.work, outcome.reason)
                 elif outcome.embedded is not None:
                     run.passages_by_node[outcome.node or "?"] += outcome.embedded.passages
+                    if outcome.provider:
+                        run.providers[outcome.provider] += outcome.embedded.passages
                     job.committer.add(outcome.embedded)
                 else:
                     job.unchanged(outcome.work)
             job.committer.flush()
         self.inform(run.describe_files())
         self.inform(run.describe_nodes())
+        if (providers := run.describe_providers()) is not None:
+            self.inform(providers)
 
-    def _outcomes(self, work: list[FileWork], run: RayRun) -> Iterator[Outcome]:
+    def _outcomes(self, work: list[FileWork], run: RayRun, encoder: Path
+                  ) -> Iterator[Outcome]:
         """Outcomes as the cluster finishes them, in no particular order."""
         import ray
         from ray.data import DataContext
@@ -143,15 +174,19 @@ class RayIndexer:
         dataset = ray.data.from_items(work_rows(work),
                                       override_num_blocks=math.ceil(len(work) / per_block))
         server = files.start_file_server()
+        stat = encoder.stat()
+        model = CorpusFile(encoder.name, str(encoder), stat.st_size, stat.st_mtime_ns)
+        spec = ActorSpec(self.make_embedder, model, server, self.options.files, run.threads,
+                         run.device)
         dataset = dataset.map_batches(
             prepare_block, fn_kwargs={"server": server, "mode": self.options.files},
             batch_size=None, batch_format="pyarrow", num_cpus=0,
-            compute=ray.data.TaskPoolStrategy(size=run.actors),
+            compute=ray.data.TaskPoolStrategy(size=max(1, run.cluster.cpus)),
         ).map_batches(
-            EmbedActor, fn_constructor_args=(self.make_embedder, 1, run.device),
+            EmbedActor, fn_constructor_args=(spec,),
             batch_size=None, batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=run.actors),
-            num_cpus=1, num_gpus=1 if run.device == "cuda" else 0,
+            num_cpus=run.threads, num_gpus=1 if run.device == "cuda" else 0,
         )
         try:
             for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -166,10 +201,17 @@ class RayIndexer:
                           f" {last}") from None
 
 
-def _plan(joined: cluster.Cluster) -> RayRun:
-    """One embedding actor per GPU when the cluster has GPUs, else one per CPU (one
-    torch thread each: on the 2-core target two 1-thread processes outran one
-    2-thread process)."""
+def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
+    """One embedding actor per GPU when the cluster has GPUs (one CPU each), else actors
+    of `threads` CPUs each, as many as the nodes' CPUs hold. `threads` defaults to the
+    smallest node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each
+    actor loads the model once for as many CPUs as it uses well."""
     if joined.gpus:
-        return RayRun(joined, joined.gpus, "cuda")
-    return RayRun(joined, max(1, joined.cpus), "cpu")
+        return RayRun(joined, joined.gpus, "cuda", 1)
+    sizes = [n for n in joined.node_cpus if n > 0] or [1]
+    threads = options.threads or min(min(sizes), MAX_ACTOR_THREADS)
+    actors = sum(n // threads for n in sizes)
+    if not actors:
+        raise QaError(f"--ray-threads {threads}: no node of the cluster has {threads} CPUs"
+                      f" (the largest has {max(sizes)})")
+    return RayRun(joined, actors, "cpu", threads)

@@ -1,5 +1,6 @@
 """The worker side of a Ray update: a task that loads and chunks a block of files, and
-an actor that embeds them with a model it loads once.
+an actor that embeds them with a model it loads once: the index's own ONNX model, with
+onnxruntime, exactly as a local update embeds (`qa.embed.document_embedder`).
 
 Rows carry one pickled `Outcome` each: Arrow has no type for a prepared document with
 its ragged vectors, and Ray's own fallback would pickle it anyway (warning per block).
@@ -11,11 +12,13 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.corpus.walk import CorpusFile
 from qa.index.batches import EmbeddedDocument, embed_documents
-from qa.index.distributed.files import fetch
+from qa.index.distributed.files import fetch, fetch_model
 from qa.index.preparation import FileWork, prepare_work
 from qa.ingest.document import UnreadableDocument
 
@@ -25,14 +28,17 @@ if TYPE_CHECKING:
     from qa.embed.document_embedder import Embedder
     from qa.ingest.pipeline import PreparedDocument
 
-# Makes the embedder an actor uses, given its torch threads and device.
-EmbedderFactory = Callable[[int, str], "Embedder"]
+# Where an actor's model comes from: the ONNX file's path, or its bytes (shipped).
+ModelLoader = Callable[[], Path | bytes]
+# Makes the embedder an actor uses, given its model, onnxruntime threads and device.
+EmbedderFactory = Callable[[ModelLoader, int, str], "Embedder"]
 OUTCOME = "outcome"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one file: prepared, then embedded (on `node`), or unreadable
+    """What became of one file: prepared, then embedded (on `node`, by onnxruntime's
+    `provider` there, or a test's embedder: None), or unreadable
     (`reason`), or neither when its content is what the index already holds."""
 
     work: FileWork
@@ -41,6 +47,7 @@ class Outcome:
     reason: str | None = None
     embedded: EmbeddedDocument | None = None
     node: str | None = None
+    provider: str | None = None
 
 
 def work_rows(work: list[FileWork]) -> list[dict[str, Any]]:
@@ -67,21 +74,38 @@ def prepare_block(block: pa.Table, server: Any, mode: str) -> pa.Table:
     return _table(outcomes)
 
 
+@dataclass(frozen=True)
+class ActorSpec:
+    """What each embedding actor is given: how to make its embedder, the index's ONNX
+    model as the driver sees it (`qa.index.distributed.files.fetch_model`), and the
+    threads (the CPUs it was given) and device it embeds with."""
+
+    make_embedder: EmbedderFactory
+    model: CorpusFile
+    server: Any
+    mode: str
+    threads: int
+    device: str
+
+
 class EmbedActor:
     """Ray actor: loads the model once, then embeds every block it is given."""
 
-    def __init__(self, make_embedder: EmbedderFactory, threads: int, device: str) -> None:
+    def __init__(self, spec: ActorSpec) -> None:
         import ray
 
-        self.embedder = make_embedder(threads, device)
+        load = partial(fetch_model, spec.model, spec.server, spec.mode)
+        self.embedder = spec.make_embedder(load, spec.threads, spec.device)
         self.node = ray.get_runtime_context().get_node_id()
+        self.provider = getattr(self.embedder, "provider", None)
 
     def __call__(self, block: pa.Table) -> pa.Table:
         outcomes = read_outcomes(block)
         embedded = iter(embed_documents(
             self.embedder, [o.prepared for o in outcomes if o.prepared is not None]))
         return _table([
-            replace(o, prepared=None, embedded=next(embedded), node=self.node)
+            replace(o, prepared=None, embedded=next(embedded), node=self.node,
+                    provider=self.provider)
             if o.prepared is not None else o
             for o in outcomes
         ])
@@ -98,8 +122,11 @@ def _table(outcomes: list[Outcome]) -> pa.Table:
                                        type=pa.large_binary())})
 
 
-def real_embedder(threads: int, device: str) -> Embedder:
-    """sentence-transformers: an actor's machine may not see the index's ONNX file."""
-    from qa.embed.reference_embedder import SentenceTransformerEmbedder
+def real_embedder(load: ModelLoader, threads: int, device: str) -> Embedder:
+    """The local writer's ONNX embedder on the index's model, its session opened now,
+    while the first files are still being chunked."""
+    from qa.embed.document_embedder import DocumentEmbedder
 
-    return SentenceTransformerEmbedder(threads=threads, device=device)
+    embedder = DocumentEmbedder(threads, load(), device)
+    embedder.open()
+    return embedder
