@@ -33,6 +33,7 @@ from qa.index.vectors import (
     Segment,
     file_identity,
     folder_for,
+    inner_index,
     members,
     read_segment,
     segment_ids,
@@ -241,8 +242,7 @@ class SegmentWriter:
 
 def _is_hnsw(index: faiss.Index) -> bool:
     """Whether a segment is an HNSW graph (one written before HNSW may be IVF)."""
-    return (isinstance(index, faiss.IndexIDMap2)
-            and isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW))
+    return isinstance(inner_index(index), faiss.IndexHNSW)
 
 
 

@@ -118,12 +118,17 @@ class Segment:
         return self.index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
+def inner_index(index: faiss.Index) -> faiss.Index:
+    """The index under a segment's id map (an IVF segment keeps its ids itself)."""
+    return faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+
+
 def search_parameters(index: faiss.Index, selector: faiss.IDSelector | None,
                       depth: int) -> faiss.SearchParameters | None:
     """What a search of `index` needs: the selector, and for an approximate index how
     far to search. `depth` is the result count scaled up by the share of the segment a
     selector leaves out, so a walk of the graph still meets enough allowed vectors."""
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    inner = inner_index(index)
     if isinstance(inner, faiss.IndexHNSW):
         return faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_SEARCH_DEPTH, depth))
     if isinstance(inner, faiss.IndexIVF):
