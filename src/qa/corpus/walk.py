@@ -55,35 +55,41 @@ def _scan(root: Path, folder: Path | str, prefix: str, found: list[CorpusFile]) 
             continue
         rel = prefix + entry.name
         try:
-            if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
-                continue  # never follow a link out of the corpus
             if entry.is_dir(follow_symlinks=False):  # a linked folder could loop
                 _scan(root, entry.path, rel + "/", found)
-            elif entry.is_file():
-                stat = entry.stat()
-                found.append(CorpusFile(rel, entry.path, stat.st_size, stat.st_mtime_ns))
+            elif entry.is_file() and (file := _corpus_file(root, rel, entry.path,
+                                                           entry.is_symlink())):
+                found.append(file)
         except OSError:
             continue  # vanished between listing and stat
 
 
 def stat_files(corpus: Path, rels: Iterable[str]) -> list[CorpusFile]:
-    """The given corpus-relative files that exist (as `scan_corpus` would list them),
+    """The given corpus-relative files that exist, as `scan_corpus` would list them,
     sorted: what a targeted update looks at."""
     require_corpus_folder(corpus)
     root = corpus.resolve()
     found = []
     for rel in sorted(set(rels)):
         path = root / rel
+        if any(part.startswith(".") for part in Path(rel).parts):
+            continue
         try:
-            if any(part.startswith(".") for part in Path(rel).parts) or not path.is_file():
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                continue
-            stat = path.stat()
+            if path.is_file() and (file := _corpus_file(root, rel, str(path),
+                                                        path.is_symlink())):
+                found.append(file)
         except OSError:
             continue
-        found.append(CorpusFile(rel, str(path), stat.st_size, stat.st_mtime_ns))
     return found
+
+
+def _corpus_file(root: Path, rel: str, path: str, is_link: bool) -> CorpusFile | None:
+    """A file the walk lists (one stat), or None for a link out of the corpus, which is
+    never followed."""
+    if is_link and not Path(path).resolve().is_relative_to(root):
+        return None
+    stat = os.stat(path)
+    return CorpusFile(rel, path, stat.st_size, stat.st_mtime_ns)
 
 
 def require_corpus_folder(corpus: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,25 +22,18 @@ from qa.index.lexical import LexicalIndex, terms
 _WORD = re.compile(r"[^\W_]+")  # runs of letters and digits: tantivy's simple tokenizer
 
 
-_TERM_OF: dict[str, str | None] = {}  # word -> its index term
-_TERM_CACHE_LIMIT = 1 << 17  # words; the cache starts again beyond this
+@lru_cache(maxsize=1 << 17)
+def _term_of(word: str) -> str | None:
+    analysed = terms(word)
+    return analysed[0] if analysed else None
 
 
 def text_terms(text: str) -> set[str]:
     """The index terms of `text`, as `terms` gives them, distinct word by distinct word
     through a cache: one call into the analyser per text costs more than the words of a
-    passage repeat, and a plain dict lookup is what a query's 60-odd texts can afford."""
-    found = set()
-    for word in set(_WORD.findall(text)):
-        term = _TERM_OF.get(word, "")
-        if term == "":
-            if len(_TERM_OF) >= _TERM_CACHE_LIMIT:
-                _TERM_OF.clear()
-            analysed = terms(word)
-            term = _TERM_OF[word] = analysed[0] if analysed else None
-        if term is not None:
-            found.add(term)
-    return found
+    passage repeat, and a cached lookup per distinct word is what a query's 60-odd texts
+    can afford."""
+    return {term for word in set(_WORD.findall(text)) if (term := _term_of(word)) is not None}
 
 
 @dataclass(frozen=True)
