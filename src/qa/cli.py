@@ -157,27 +157,31 @@ def _ray_indexer(address: str | None, files: str, threads: int | None) -> Any:
         f"qa: {line}", err=True))
 
 
-def _ensure_fresh(paths: Paths, update: bool, quiet: bool) -> frozenset[str]:
+def _ensure_fresh(paths: Paths, update: bool, quiet: bool,
+                  meanwhile: Callable[[], object] = lambda: None) -> frozenset[str]:
     """Build a missing index; update a stale one (or warn, with --no-update).
 
+    `meanwhile` runs while the corpus is checked (`qa ask` opens the index then; the
+    check runs in a child process, `qa.index.staleness.check_in_background`).
     Returns the documents that changed on disk since indexing and were not updated:
     their passages are still cited from the indexed copy, and flagged as such.
     """
-    from qa.corpus.walk import require_documents, scan_corpus
-    from qa.index.generations import live_store
     from qa.index.layout import index_exists
-    from qa.index.staleness import staleness
+    from qa.index.staleness import check_in_background
 
-    files = scan_corpus(paths.corpus)
-    require_documents(paths.corpus, files)
     if not index_exists(paths.index):
+        from qa.corpus.walk import require_documents, scan_corpus
+
+        require_documents(paths.corpus, scan_corpus(paths.corpus))
         if not update:
             raise QaError(f"{paths.index}: no index yet; run `qa index`")
         _say(f"qa: no index at {paths.index} yet; building it")
         _run_update(paths, quiet=quiet)
+        meanwhile()
         return frozenset()
-    with live_store(paths.index) as store:
-        stale = staleness(paths, store, files)
+    verdict = check_in_background(paths)
+    meanwhile()
+    stale = verdict()
     if not stale:
         return frozenset()
     if not update:
@@ -256,12 +260,26 @@ def ask(questions: tuple[str, ...], k: int, as_json: bool, no_update: bool, mode
     filters = option_filter(**filter_values)
     for question in asked:  # every syntax error before any answer
         parse_query(question).filter.combined(filters)
-    changed = _ensure_fresh(paths, update=not no_update, quiet=quiet)
-    from qa.output.json_output import answer_json, json_line
-    from qa.output.text import answer_text
     from qa.search.searcher import Searcher
 
-    searcher = Searcher(paths.index)
+    opened: list[Searcher] = []
+
+    def open_index() -> None:
+        """Open the index while the corpus is checked; if it cannot be opened now (an
+        update may be about to repair it), it is opened again after the check."""
+        with contextlib.suppress(QaError):
+            opened.append(Searcher.opened(paths.index))
+
+    try:
+        changed = _ensure_fresh(paths, update=not no_update, quiet=quiet, meanwhile=open_index)
+    except BaseException:
+        for searcher in opened:
+            searcher.close()
+        raise
+    from qa.output.json_output import answer_json, json_line
+    from qa.output.text import answer_text
+
+    searcher = opened[0] if opened else Searcher(paths.index)
     color = sys.stdout.isatty() and not as_json
     answers = []
     try:

@@ -96,6 +96,18 @@ class Searcher:
         self._dense: vectors.DenseIndex | None = None
         self._dense_seq = -1
 
+    @classmethod
+    def opened(cls, index_dir: Path) -> Searcher:
+        """A searcher with its query encoder, vector segments and lexical index loaded:
+        what a cold `qa ask` pays once, done while the corpus is checked."""
+        searcher = cls(index_dir)
+        try:
+            _ = searcher.encoder, searcher.dense, searcher.lexical
+        except BaseException:
+            searcher.close()
+            raise
+        return searcher
+
     def close(self) -> None:
         self.store.close()
         self._pin.release()
