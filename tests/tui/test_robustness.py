@@ -118,7 +118,7 @@ def test_the_status_scan_does_not_hold_searches_up(
     import qa.corpus.walk as walk
 
     scanning, release = threading.Event(), threading.Event()
-    scan = walk.scan_corpus
+    scan = walk.corpus_stats
 
     def slow_scan(corpus: Path) -> Any:
         if threading.current_thread() is not threading.main_thread() and release_armed:
@@ -127,7 +127,7 @@ def test_the_status_scan_does_not_hold_searches_up(
         return scan(corpus)
 
     release_armed = False
-    monkeypatch.setattr(walk, "scan_corpus", slow_scan)
+    monkeypatch.setattr(walk, "corpus_stats", slow_scan)
     app = fake_app(fake_index)
 
     async def scenario(pilot: Pilot) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from qa.corpus.walk import CorpusFile, scan_corpus
+from qa.corpus.walk import corpus_stats
 from qa.errors import QaError
 from qa.index.store import Store
 from qa.settings import Paths
@@ -33,25 +33,26 @@ class Staleness:
         return ", ".join(parts)
 
 
-def staleness(paths: Paths, store: Store, files: list[CorpusFile] | None = None) -> Staleness:
-    """Compare the corpus (or a listing of it already made) with the store by stat alone.
+def staleness(paths: Paths, store: Store,
+              stats: Mapping[str, tuple[int, int]] | None = None) -> Staleness:
+    """Compare the corpus (or its `corpus_stats`, already taken) with the store by stat
+    alone. A skipped file counts as new only once its stat moves: it is retried then.
 
-    A skipped file counts as new only once its stat moves: it is retried then.
+    The usual answer, nothing changed, comes from comparing two dicts in C; the lists
+    are built only when they differ (at 200,000 files, a loop over them cost 0.5 s).
     """
-    files = scan_corpus(paths.corpus) if files is None else files
+    current = corpus_stats(paths.corpus) if stats is None else stats
     stored = store.document_stats()
     skipped = store.skipped.all()
-    new, changed = [], []
-    for f in files:
-        stat = stored.get(f.rel)
-        if stat is not None:
-            if stat != (f.size, f.mtime_ns):
-                changed.append(f.rel)
-        elif skipped.get(f.rel, (None, None, None))[1:] != (f.size, f.mtime_ns):
-            new.append(f.rel)
-    present = {f.rel for f in files}
-    removed = [p for p in stored if p not in present]
-    return Staleness(new, changed, removed)
+    if skipped:  # a skipped file is left out until its stat moves
+        current = {rel: stat for rel, stat in current.items()
+                   if skipped.get(rel, (None, None, None))[1:] != stat}
+    if current == stored:
+        return Staleness([], [], [])
+    return Staleness(
+        sorted(current.keys() - stored.keys()),
+        sorted(rel for rel in current.keys() & stored.keys() if current[rel] != stored[rel]),
+        sorted(stored.keys() - current.keys()))
 
 
 def corpus_staleness(paths: Paths) -> Staleness:
@@ -60,10 +61,10 @@ def corpus_staleness(paths: Paths) -> Staleness:
     from qa.corpus.walk import require_documents
     from qa.index.generations import live_store
 
-    files = scan_corpus(paths.corpus)
-    require_documents(paths.corpus, files)
+    stats = corpus_stats(paths.corpus)
+    require_documents(paths.corpus, stats)
     with live_store(paths.index) as store:
-        return staleness(paths, store, files)
+        return staleness(paths, store, stats)
 
 
 def check_in_background(paths: Paths) -> Callable[[], Staleness]:

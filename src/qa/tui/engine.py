@@ -210,13 +210,13 @@ class Engine:
         """Counts, model, staleness, and the sources and folders that filters complete.
         The corpus is scanned before taking the lock, so a big or slow corpus folder
         never holds a search up."""
-        from qa.corpus.walk import CorpusFile, scan_corpus
+        from qa.corpus.walk import corpus_stats
         from qa.index.catalog import catalog
         from qa.index.staleness import staleness
 
-        files: list[CorpusFile] | None
+        files: dict[str, tuple[int, int]] | None
         try:
-            files = scan_corpus(self.paths.corpus)
+            files = corpus_stats(self.paths.corpus)
         except QaError:
             files = None  # the corpus folder is gone
         with self._locked():
