@@ -34,6 +34,10 @@ import tantivy
 # docs/quality-title-weight.txt), so 0.3 stays. tantivy exposes no other BM25 parameter
 # (k1 1.2 and b 0.75 are fixed).
 TITLE_BOOST = 0.3
+# Terms held by more than this share of the passages are left out of the BM25 query
+# (None: every term counts), unless that would leave none. Measured by
+# bench/common_terms.py; see the measurement there before changing it.
+COMMON_SHARE: float | None = None
 TOKENIZER = "en_stem"  # tantivy's: simple, remove_long(40), lowercase, English stemmer
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 
@@ -86,7 +90,7 @@ class LexicalIndex:
         the `limit` best come from the allowed passages, not from the whole corpus: the
         question's query ANDed with a term set on `chunk_id`, which scores nothing.
         """
-        query = _query(terms(question))
+        query = _query(self.query_terms(question))
         if query is None:
             return []
         if within is not None:
@@ -105,10 +109,24 @@ class LexicalIndex:
 
     def scores(self, question: str, chunk_ids: list[int]) -> dict[int, float]:
         """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""
-        query = _query(terms(question))
+        query = _query(self.query_terms(question))
         if query is None or not chunk_ids:
             return {}
         return dict(self._run(_only(query, chunk_ids), len(chunk_ids)))
+
+    def query_terms(self, question: str) -> list[str]:
+        """The question's terms that BM25 ranks by: all of them, or with COMMON_SHARE,
+        those held by at most that share of the passages (all, if none is). A term
+        nearly every passage holds adds little to any passage's score, yet walking its
+        postings is most of a search at a million passages (docs/scale.md)."""
+        found = terms(question)
+        if COMMON_SHARE is None or not found:
+            return found
+        searcher = self.index.searcher()
+        most = COMMON_SHARE * searcher.num_docs
+        kept = [t for t in found if max(searcher.doc_freq("body", t),
+                                        searcher.doc_freq("title", t)) <= most]
+        return kept or found
 
     def term_weights(self, found: Sequence[str]) -> dict[str, tuple[float, int]]:
         """{term: (BM25's IDF, passages holding it)} for index terms (from `terms`); a
