@@ -16,6 +16,7 @@ place; each step's logic lives in its own module.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,6 +96,10 @@ class Searcher:
         self._copy_groups_seq = -1
         self._dense: vectors.DenseIndex | None = None
         self._dense_seq = -1
+        # One worker thread for the lexical side, which overlaps the question's
+        # embedding and the pool's reads (`candidates`); one, since the query path
+        # runs each library on one thread (docs/scale.md).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-lexical")
 
     @classmethod
     def opened(cls, index_dir: Path) -> Searcher:
@@ -109,6 +114,7 @@ class Searcher:
         return searcher
 
     def close(self) -> None:
+        self._worker.shutdown()
         self.store.close()
         self._pin.release()
 
@@ -118,7 +124,8 @@ class Searcher:
         if live is None or live == self.generation:
             return False
         opened = open_live(self.index_dir)
-        self.close()
+        self.store.close()
+        self._pin.release()
         self.generation, self._pin, self.store = opened
         self._dense = self._lexical = self._copy_groups = None
         self._dense_seq = self._lexical_seq = self._copy_groups_seq = -1
@@ -170,13 +177,24 @@ class Searcher:
         return self.encoder.encode([question])[0]
 
     def candidates(self, question: str, query_vector: np.ndarray, depth: int,
-                   within: np.ndarray | None = None) -> Candidates:
+                   within: np.ndarray | None = None,
+                   lexical_top: Future[list[tuple[int, float]]] | None = None) -> Candidates:
         """The union of both sides' top `depth`, each with both of its scores.
 
         `within` (sorted chunk ids, from a filter) restricts both sides before ranking.
+        `lexical_top` is the lexical side's top `depth`, when a caller started it
+        already (`search` runs it beside the question's embedding).
+        BM25 of the dense side's other candidates runs in the searcher's worker thread
+        while this one orders the pool and reads their vectors back: tantivy and SQLite
+        release the GIL, so on two cores the two overlap.
         """
+        lexical_index = self.lexical
+        if lexical_top is None:
+            lexical_top = self._worker.submit(lexical_index.search, question, depth, within)
         dense = self.dense.search(query_vector, depth, within)
-        lexical = dict(self.lexical.search(question, depth, within))
+        lexical = dict(lexical_top.result())
+        lexical_missing = sorted(set(dense) - set(lexical))
+        scored = self._worker.submit(lexical_index.scores, question, lexical_missing)
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
@@ -187,9 +205,7 @@ class Searcher:
             if len(ids):
                 dense.update(zip(ids.tolist(), (vecs @ query_vector).tolist(), strict=True))
             pool = [i for i in pool if i in dense]
-        missing_lex = [i for i in pool if i not in lexical]
-        if missing_lex:
-            lexical.update(self.lexical.scores(question, missing_lex))
+        lexical.update(scored.result())
         return Candidates(
             np.array(pool, dtype=np.int64),
             np.array([dense[i] for i in pool], dtype=np.float64),
@@ -219,9 +235,10 @@ class Searcher:
                                    " for; add a question, e.g. source:X why did ...?")
         self.refresh()
         scope = resolve(self.store, self.lexical, filt) if filt else None
-        qvec = self.embed(query.text)
         within = scope.chunk_ids if scope is not None else None
-        pool = self.candidates(query.text, qvec, POOL_DEPTH, within)
+        lexical_top = self._worker.submit(self.lexical.search, query.text, POOL_DEPTH, within)
+        qvec = self.embed(query.text)  # while tantivy finds the lexical side's top
+        pool = self.candidates(query.text, qvec, POOL_DEPTH, within, lexical_top)
         groups = self.copy_groups
         folding = groups if not all_copies else []
         terms = QueryTerms.of(query.text, self.lexical)
