@@ -39,6 +39,7 @@ import argparse
 import bisect
 import hashlib
 import json
+import os
 import random
 import re
 import resource
@@ -46,6 +47,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from itertools import accumulate
@@ -56,6 +58,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from revisions import checkout  # noqa: E402
 
 from qa.index.writer import update_index  # noqa: E402
 from qa.settings import Paths  # noqa: E402
@@ -268,21 +272,31 @@ def warm_queries(index: Path, count: int) -> tuple[float, float, float]:
     return statistics.median(times) * 1000, p95 * 1000, result["rss_mb"]
 
 
-def cold_asks(paths: Paths, runs: int) -> tuple[float, float]:
-    """Median wall and CPU (user + system) seconds of a whole `qa ask` process, as a
-    user runs it: start-up, the corpus freshness check, opening the index, one answer.
-    The CPU time says what the wall time would be on a machine with nothing else to do."""
+def cold_asks(paths: Paths, runs: int, before: Path | None = None
+              ) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU (user + system, children included) seconds of a whole
+    `qa ask` process, as a user runs it: start-up, the corpus freshness check, opening
+    the index, one answer. The CPU time says what the wall time would be on a machine
+    with nothing else to do. With `before` (another revision's src/), its `qa` is timed
+    too, the two taking turns, under "before"."""
     qa = str(Path(sys.executable).with_name("qa"))
-    walls, cpus = [], []
+    codes = {"now": None} if before is None else {"before": str(before), "now": None}
+    walls: dict[str, list[float]] = {name: [] for name in codes}
+    cpus: dict[str, list[float]] = {name: [] for name in codes}
     for question in questions()[:runs]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run([qa, "ask", "--corpus", str(paths.corpus), "--index", str(paths.index),
-                        question], check=True, capture_output=True)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+        for name, src in codes.items():
+            env = {**os.environ, "PYTHONPATH": src} if src else None
+            before_use = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run([qa, "ask", "--corpus", str(paths.corpus), "--index",
+                            str(paths.index), question], check=True, capture_output=True,
+                           env=env)
+            walls[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[name].append(after.ru_utime - before_use.ru_utime
+                              + after.ru_stime - before_use.ru_stime)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]))
+            for name in codes}
 
 
 def add_and_remove(targets: list[Paths], vocab: Vocabulary, repeats: int) -> list[tuple]:
@@ -361,6 +375,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cold", type=int, default=5, help="whole `qa ask` runs timed")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--cold-before", metavar="REV",
+                        help="also time cold asks with the code of git revision REV,"
+                             " taking turns (cold_ask_before_s=)")
     parser.add_argument("--build", choices=("quick", "real"), default="quick",
                         help="cut and embed the quick way (default; QuickIndexer) or"
                              " through the real chunker")
@@ -383,7 +400,10 @@ def main() -> None:
         passages = store.count("chunks")
     disk = disk_bytes(paths.index)  # the documents' text is in the store: it counts
     p50, p95, rss = warm_queries(paths.index, args.queries)
-    cold_s, cold_cpu_s = cold_asks(paths, args.cold)
+    with tempfile.TemporaryDirectory() as scratch:
+        before = checkout(args.cold_before, Path(scratch)) if args.cold_before else None
+        colds = cold_asks(paths, args.cold, before)
+    cold_s, cold_cpu_s = colds["now"]
     (add_s, remove_s), (add_small, remove_small) = add_and_remove([paths, small], vocab,
                                                                   args.repeats)
     print(f"passages={passages} build_s={build_s:.1f}"
@@ -391,7 +411,9 @@ def main() -> None:
           f" warm_p50_ms={p50:.1f} warm_p95_ms={p95:.1f} add_one_s={add_s:.2f}"
           f" remove_one_s={remove_s:.2f} recall_at_10={recall_at_10(paths.index):.3f}"
           f" add_one_small_s={add_small:.2f} remove_one_small_s={remove_small:.2f}"
-          f" optimize_s={optimize_s:.1f} cold_ask_s={cold_s:.2f} cold_ask_cpu_s={cold_cpu_s:.2f}")
+          f" optimize_s={optimize_s:.1f} cold_ask_s={cold_s:.2f} cold_ask_cpu_s={cold_cpu_s:.2f}"
+          + ("" if "before" not in colds else
+             " cold_ask_before_s={:.2f} cold_ask_before_cpu_s={:.2f}".format(*colds["before"])))
 
 
 if __name__ == "__main__":
