@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa import settings
 from qa.embed import model
 from qa.errors import QaError
 from qa.index import vectors
+from qa.index.acronyms import Expansion
 from qa.index.generations import open_live
 from qa.index.layout import LEXICAL_DIR, current_generation, encoder_path
-from qa.index.lexical import LexicalIndex
+from qa.index.lexical import LexicalIndex, term_sequence
 from qa.index.records import DocumentFields, Passage
 from qa.search import calibration, fusion
 from qa.search.answer_marking import mark
@@ -95,6 +97,8 @@ class Searcher:
         self._copy_groups_seq = -1
         self._dense: vectors.DenseIndex | None = None
         self._dense_seq = -1
+        self._acronyms: Expansion | None = None
+        self._acronyms_seq = -1
 
     def close(self) -> None:
         self.store.close()
@@ -108,8 +112,9 @@ class Searcher:
         opened = open_live(self.index_dir)
         self.close()
         self.generation, self._pin, self.store = opened
-        self._dense = self._lexical = self._copy_groups = None
+        self._dense = self._lexical = self._copy_groups = self._acronyms = None
         self._dense_seq = self._lexical_seq = self._copy_groups_seq = -1
+        self._acronyms_seq = -1
         return True
 
     @property
@@ -144,6 +149,18 @@ class Searcher:
         return self._copy_groups
 
     @property
+    def acronyms(self) -> Expansion:
+        """The acronyms the corpus defines (`qa.index.acronyms`), read again only after
+        a writer has committed. Empty when `settings.ACRONYM_EXPANSION` is off."""
+        if not settings.ACRONYM_EXPANSION:
+            return Expansion()
+        seq = self.store.commit_seq()
+        if self._acronyms is None or seq != self._acronyms_seq:
+            self._acronyms = self.store.acronyms.expansion(term_sequence)
+            self._acronyms_seq = seq
+        return self._acronyms
+
+    @property
     def dense(self) -> vectors.DenseIndex:
         """The live vector segments and deletion set, read again when a writer has
         committed since, so a long-lived searcher (the TUI) follows the index; segments
@@ -162,9 +179,12 @@ class Searcher:
         """The union of both sides' top `depth`, each with both of its scores.
 
         `within` (sorted chunk ids, from a filter) restricts both sides before ranking.
+        The lexical side also looks for the long forms of the question's acronyms, and
+        the acronyms of the long forms it spells out, as the corpus defines them.
         """
+        extra = self.acronyms.groups(question, term_sequence)
         dense = self.dense.search(query_vector, depth, within)
-        lexical = dict(self.lexical.search(question, depth, within))
+        lexical = dict(self.lexical.search(question, depth, within, extra))
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
@@ -177,7 +197,7 @@ class Searcher:
             pool = [i for i in pool if i in dense]
         missing_lex = [i for i in pool if i not in lexical]
         if missing_lex:
-            lexical.update(self.lexical.scores(question, missing_lex))
+            lexical.update(self.lexical.scores(question, missing_lex, extra))
         return Candidates(
             np.array(pool, dtype=np.int64),
             np.array([dense[i] for i in pool], dtype=np.float64),
