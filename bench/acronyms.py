@@ -1,7 +1,7 @@
 """Acronym expansion (`qa.index.acronyms`) on and off, on dev, squad-dev and SciFact.
 
 Usage: .venv/bin/python bench/acronyms.py [--root DIR] [--scifact-index DIR]
-                                          [--split test] [--skip-scifact]
+                                          [--split test] [--skip-scifact | --scifact-only]
 
 1. Indexes (or updates) the dev corpus (corpus/) under DIR/dev and squad-dev under
    DIR/squad-dev (default DIR: index/acronyms/), which also fills the acronym table of
@@ -9,9 +9,9 @@ Usage: .venv/bin/python bench/acronyms.py [--root DIR] [--scifact-index DIR]
 2. For each set, the questions are asked with expansion off (as before) and on, in one
    process on the same index: hybrid and BM25 figures side by side, as `qa eval` prints
    them, and how many questions the expansion touches (a short form or long form of the
-   table in the question). A third column, "on, full weight", gives each added term the
-   weight of a question word instead of sharing one word's weight per acronym: a check of
-   that choice, not a fitted parameter.
+   table in the question). "on, full weight" gives each added term the weight of a
+   question word instead of sharing one word's weight per acronym: a check of that
+   choice. "short to long only" and "long to short only" use one direction of the table.
 3. SciFact (the split given, test by default) nDCG@10 and Recall@100 the way
    `qa eval --beir` ranks documents (best chunk), off and on, on the index given
    (default: index/beir/scifact/index, what `qa eval --beir` builds; it is updated first,
@@ -46,7 +46,8 @@ from qa.settings import Paths
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-VARIANTS = ("off", "on", "on, full weight", "on + initials")
+VARIANTS = ("off", "on", "on, full weight", "on, short to long only", "on, long to short only",
+            "on + initials")
 _CAPS = re.compile(r"(?<![\w-])([A-Z]{3,10})s?(?![\w-])")
 _PART = re.compile(r"[^\W\d_]+")
 UNDEFINED: set[str] = set()  # the corpus's capitalised tokens no document defines
@@ -83,6 +84,13 @@ def variant(name: str) -> Iterator[None]:
                   ) -> list[tuple[str, ...]]:
             return [(t,) for g in saved[1](self, question, analyse) for t in g]
         Expansion.groups = split  # type: ignore[method-assign]
+    if name.startswith("on, short to long") or name.startswith("on, long to short"):
+        def one_way(self: Expansion, question: str, analyse: TermSequence
+                    ) -> list[tuple[str, ...]]:
+            half = (Expansion(self.longs, {}) if "short to long" in name
+                    else Expansion({}, self.by_first))
+            return saved[1](half, question, analyse)
+        Expansion.groups = one_way  # type: ignore[method-assign]
     if name == "on + initials":
         def more(self: Expansion, question: str, analyse: TermSequence
                  ) -> list[tuple[str, ...]]:
@@ -159,12 +167,15 @@ def main() -> None:
                         default=str(REPO / "index" / "beir" / "scifact" / "index"))
     parser.add_argument("--split", default="test")
     parser.add_argument("--skip-scifact", action="store_true")
+    parser.add_argument("--scifact-only", action="store_true")
     args = parser.parse_args()
     root = Path(args.root).resolve()
-    question_set("dev", Paths(REPO / "corpus", root / "dev"), SHARED / "eval" / "dev.jsonl")
-    squad = SHARED / "eval" / "squad-dev"
-    question_set("squad-dev", Paths(squad / "corpus", root / "squad-dev"),
-                 squad / "questions.jsonl")
+    if not args.scifact_only:
+        question_set("dev", Paths(REPO / "corpus", root / "dev"),
+                     SHARED / "eval" / "dev.jsonl")
+        squad = SHARED / "eval" / "squad-dev"
+        question_set("squad-dev", Paths(squad / "corpus", root / "squad-dev"),
+                     squad / "questions.jsonl")
     if not args.skip_scifact:
         scifact(Path(args.scifact_index).resolve(), args.split)
 
