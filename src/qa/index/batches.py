@@ -96,7 +96,9 @@ def commit_embedded(sides: Sides, batch: list[EmbeddedDocument],
             )
             for cid, c in zip(ids, chunks, strict=True):
                 sides.lexical.add(cid, seq, p.doc.title, p.doc.text[c.start : c.end])
-            store.copies.add(store.document_id(p.file.rel), sig, minhash.band_keys(sig))
+            doc_id = store.document_id(p.file.rel)
+            store.copies.add(doc_id, sig, minhash.band_keys(sig))
+            store.acronyms.add(doc_id, p.doc.text)
             sides.vectors.add(ids, e.chunk_vectors)
 
 

@@ -38,6 +38,9 @@ TITLE_BOOST = 0.3
 # (None: every term counts), unless that would leave none. Measured by
 # bench/common_terms.py; see the measurement there before changing it.
 COMMON_SHARE: float | None = None
+# The terms a question's acronyms add (`LexicalIndex.search`'s `extra`) share this weight,
+# in units of one question word: the long form stands for the one word it expands.
+EXTRA_WEIGHT = 1.0
 TOKENIZER = "en_stem"  # tantivy's: simple, remove_long(40), lowercase, English stemmer
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 
@@ -64,6 +67,12 @@ def terms(text: str) -> list[str]:
     return sorted(set(_ANALYZER.analyze(text)))
 
 
+def term_sequence(text: str) -> list[str]:
+    """A text's index terms in text order, repeats kept (long forms of acronyms are
+    matched as sequences, `qa.index.acronyms`)."""
+    return list(_ANALYZER.analyze(text))
+
+
 class LexicalIndex:
     """Read side: BM25 search, BM25 of given passages, and document frequencies."""
 
@@ -83,14 +92,18 @@ class LexicalIndex:
         self.index.reload()
 
     def search(self, question: str, limit: int,
-               within: Sequence[int] | None = None) -> list[tuple[int, float]]:
+               within: Sequence[int] | None = None,
+               extra: Sequence[Sequence[str]] = ()) -> list[tuple[int, float]]:
         """BM25 top `limit` passages (title weighted low); best first, as (chunk id, score).
 
         `within` restricts the search to those chunk ids before ranking (a filter), so
         the `limit` best come from the allowed passages, not from the whole corpus: the
         question's query ANDed with a term set on `chunk_id`, which scores nothing.
+        `extra` are groups of index terms added to the question's (an acronym's long
+        form, or the other way round), each group weighing as much as one of the
+        question's words (`EXTRA_WEIGHT`), shared among its terms.
         """
-        query = _query(self.query_terms(question))
+        query = _query(self.query_terms(question), extra)
         if query is None:
             return []
         if within is not None:
@@ -107,9 +120,10 @@ class LexicalIndex:
             [(tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "body", t)) for t in found])
         return {cid for cid, _ in self._run(query, max(self.count(), 1))}
 
-    def scores(self, question: str, chunk_ids: list[int]) -> dict[int, float]:
+    def scores(self, question: str, chunk_ids: list[int],
+               extra: Sequence[Sequence[str]] = ()) -> dict[int, float]:
         """BM25 of given chunks (for dense-only candidates); chunks with no match are absent."""
-        query = _query(self.query_terms(question))
+        query = _query(self.query_terms(question), extra)
         if query is None or not chunk_ids:
             return {}
         return dict(self._run(_only(query, chunk_ids), len(chunk_ids)))
@@ -244,12 +258,18 @@ def _only(query: tantivy.Query, chunk_ids: Sequence[int]) -> tantivy.Query:
                                         (tantivy.Occur.Must, allowed)])
 
 
-def _query(found: list[str]) -> tantivy.Query | None:
+def _query(found: list[str], extra: Sequence[Sequence[str]] = ()) -> tantivy.Query | None:
     if not found:
         return None
+    weighted = {t: 1.0 for t in found}
+    for group in extra:
+        for t in group:
+            weighted.setdefault(t, EXTRA_WEIGHT / len(group))
     clauses = []
-    for term in found:
-        clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(SCHEMA, "body", term)))
+    for term, weight in weighted.items():
+        body = tantivy.Query.term_query(SCHEMA, "body", term)
+        clauses.append((tantivy.Occur.Should,
+                        body if weight == 1.0 else tantivy.Query.boost_query(body, weight)))
         clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(
-            tantivy.Query.term_query(SCHEMA, "title", term), TITLE_BOOST)))
+            tantivy.Query.term_query(SCHEMA, "title", term), TITLE_BOOST * weight)))
     return tantivy.Query.boolean_query(clauses)

@@ -13,7 +13,8 @@ own table through `Store.db`.
 
 Longer than most modules: it is the one place that writes SQL for the store's tables
 (documents, passages, sentences, the copy registry's signatures, the lexical queue, the
-vector segments), so that a schema change is made and reviewed in one file.
+vector segments; the acronyms documents define have their own small class), so that a
+schema change is made and reviewed in one file.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from qa.errors import QaError, as_user_error
 from qa.index import sentence_codec
+from qa.index.acronyms import AcronymTable
 from qa.index.copies import CopyRegistry
 from qa.index.records import (
     DocumentFields,
@@ -118,6 +120,14 @@ CREATE TABLE IF NOT EXISTS copies (
     PRIMARY KEY (doc_a, doc_b)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS copies_b ON copies(doc_b);
+-- Acronyms each document defines (`qa.index.acronyms`); gone with their document.
+CREATE TABLE IF NOT EXISTS acronyms (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    short TEXT NOT NULL,
+    long TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, short, long)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS skipped (
     path TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -150,6 +160,7 @@ class Store:
             ) from None
         self.skipped = SkippedFiles(self.db)
         self.copies = CopyRegistry(self.db)
+        self.acronyms = AcronymTable(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -236,6 +247,10 @@ class Store:
 
     def document_text(self, doc_id: int) -> str:
         return self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+
+    def document_texts(self) -> Iterator[tuple[int, str]]:
+        """(id, text) of every document, read row by row."""
+        yield from self.db.execute("SELECT id, text FROM documents")
 
     def document_records(self) -> list[DocumentRecord]:
         """Every indexed document with its citation data and sizes, by path."""

@@ -128,6 +128,9 @@ def update_index(
         embedder.install_query_encoder(encoder)
         store = Store(store_path(generation), create=True)
         try:
+            if not store.acronyms.current():  # an index from before the table, or its rule
+                with store.transaction():
+                    store.acronyms.refresh(store.document_texts())
             report = _apply(store, files, fresh, indexer, progress, on_progress, batch_chunks,
                             encoder, only)
             if optimize:

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa import settings
 from qa.embed import model
 from qa.errors import QaError
 from qa.index import vectors
+from qa.index.acronyms import Expansion
 from qa.index.generations import open_live
 from qa.index.layout import LEXICAL_DIR, current_generation, encoder_path
-from qa.index.lexical import LexicalIndex
+from qa.index.lexical import LexicalIndex, term_sequence
 from qa.index.records import DocumentFields, Passage
 from qa.search import calibration, fusion
 from qa.search.answer_marking import mark
@@ -96,6 +98,8 @@ class Searcher:
         self._copy_groups_seq = -1
         self._dense: vectors.DenseIndex | None = None
         self._dense_seq = -1
+        self._acronyms: Expansion | None = None
+        self._acronyms_seq = -1
         # One worker thread for the lexical side, which overlaps the question's
         # embedding and the pool's reads (`candidates`); one, since the query path
         # runs each library on one thread (docs/scale.md).
@@ -127,8 +131,9 @@ class Searcher:
         self.store.close()
         self._pin.release()
         self.generation, self._pin, self.store = opened
-        self._dense = self._lexical = self._copy_groups = None
+        self._dense = self._lexical = self._copy_groups = self._acronyms = None
         self._dense_seq = self._lexical_seq = self._copy_groups_seq = -1
+        self._acronyms_seq = -1
         return True
 
     @property
@@ -163,6 +168,18 @@ class Searcher:
         return self._copy_groups
 
     @property
+    def acronyms(self) -> Expansion:
+        """The acronyms the corpus defines (`qa.index.acronyms`), read again only after
+        a writer has committed. Empty when `settings.ACRONYM_EXPANSION` is off."""
+        if not settings.ACRONYM_EXPANSION:
+            return Expansion()
+        seq = self.store.commit_seq()
+        if self._acronyms is None or seq != self._acronyms_seq:
+            self._acronyms = self.store.acronyms.expansion(term_sequence)
+            self._acronyms_seq = seq
+        return self._acronyms
+
+    @property
     def dense(self) -> vectors.DenseIndex:
         """The live vector segments and deletion set, read again when a writer has
         committed since, so a long-lived searcher (the TUI) follows the index; segments
@@ -176,6 +193,12 @@ class Searcher:
     def embed(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
 
+    def lexical_top(self, question: str, depth: int, within: np.ndarray | None
+                    ) -> Future[list[tuple[int, float]]]:
+        """The lexical side's top `depth`, started in the searcher's worker thread."""
+        return self._worker.submit(self.lexical.search, question, depth, within,
+                                   self.acronyms.groups(question, term_sequence))
+
     def candidates(self, question: str, query_vector: np.ndarray, depth: int,
                    within: np.ndarray | None = None,
                    lexical_top: Future[list[tuple[int, float]]] | None = None) -> Candidates:
@@ -184,17 +207,20 @@ class Searcher:
         `within` (sorted chunk ids, from a filter) restricts both sides before ranking.
         `lexical_top` is the lexical side's top `depth`, when a caller started it
         already (`search` runs it beside the question's embedding).
+        The lexical side also looks for the long forms of the question's acronyms, and
+        the acronyms of the long forms it spells out, as the corpus defines them.
         BM25 of the dense side's other candidates runs in the searcher's worker thread
         while this one orders the pool and reads their vectors back: tantivy and SQLite
         release the GIL, so on two cores the two overlap.
         """
         lexical_index = self.lexical
         if lexical_top is None:
-            lexical_top = self._worker.submit(lexical_index.search, question, depth, within)
+            lexical_top = self.lexical_top(question, depth, within)
         dense = self.dense.search(query_vector, depth, within)
         lexical = dict(lexical_top.result())
         lexical_missing = sorted(set(dense) - set(lexical))
-        scored = self._worker.submit(lexical_index.scores, question, lexical_missing)
+        scored = self._worker.submit(lexical_index.scores, question, lexical_missing,
+                                     self.acronyms.groups(question, term_sequence))
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
@@ -236,7 +262,7 @@ class Searcher:
         self.refresh()
         scope = resolve(self.store, self.lexical, filt) if filt else None
         within = scope.chunk_ids if scope is not None else None
-        lexical_top = self._worker.submit(self.lexical.search, query.text, POOL_DEPTH, within)
+        lexical_top = self.lexical_top(query.text, POOL_DEPTH, within)
         qvec = self.embed(query.text)  # while tantivy finds the lexical side's top
         pool = self.candidates(query.text, qvec, POOL_DEPTH, within, lexical_top)
         groups = self.copy_groups
