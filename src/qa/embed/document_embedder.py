@@ -100,11 +100,10 @@ class DocumentEmbedder(PassEmbedder):
     """
 
     def __init__(self, threads: int | None = None, model: Path | bytes | None = None,
-                 device: str = "cpu", spinning: bool = True) -> None:
+                 device: str = "cpu") -> None:
         self._threads = threads or DEFAULT_THREADS
         self._source = model
         self._device = device
-        self._spinning = spinning  # see OnnxTransformer
         self._model: OnnxTransformer | None = None
 
     def install_query_encoder(self, path: Path) -> None:
@@ -124,8 +123,7 @@ class DocumentEmbedder(PassEmbedder):
         if self._model is None:
             from qa.embed.onnx_model import OnnxTransformer
 
-            self._model = OnnxTransformer(self._source, self._threads, self._device,
-                                          self._spinning)
+            self._model = OnnxTransformer(self._source, self._threads, self._device)
         return self._model
 
     @property

@@ -39,20 +39,14 @@ def providers_for(device: str) -> list[str]:
 class OnnxTransformer:
     """The exported MiniLM transformer: texts in, token embeddings out."""
 
-    def __init__(self, onnx_model: Path | bytes, threads: int, device: str = "cpu",
-                 spinning: bool = True) -> None:
+    def __init__(self, onnx_model: Path | bytes, threads: int, device: str = "cpu") -> None:
         """Open the graph (a file, or its bytes as shipped to a Ray actor) with `threads`
         intra-op threads; inter-op is 1 and execution sequential: a BERT graph is one
         chain of ops, so a second pool only adds threads competing for the same cores,
         and makes timings less stable. `device` "cuda" runs it on the GPU where this
-        onnxruntime can (`providers_for`). `spinning` False makes idle intra-op threads
-        sleep instead of spinning for the next op: for a process that shares its cores
-        with other busy ones (a Ray actor beside chunking tasks and the driver), where a
-        spinning thread takes the CPU the others need and waits longer for them."""
+        onnxruntime can (`providers_for`)."""
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
-        if not spinning:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -124,11 +124,9 @@ def _table(outcomes: list[Outcome]) -> pa.Table:
 
 def real_embedder(load: ModelLoader, threads: int, device: str) -> Embedder:
     """The local writer's ONNX embedder on the index's model, its session opened now,
-    while the first files are still being chunked. Its threads do not spin: the actor
-    shares its node's cores with the chunking tasks, Ray's own processes and often the
-    driver, which spinning threads would slow (and be slowed by)."""
+    while the first files are still being chunked."""
     from qa.embed.document_embedder import DocumentEmbedder
 
-    embedder = DocumentEmbedder(threads, load(), device, spinning=False)
+    embedder = DocumentEmbedder(threads, load(), device)
     embedder.open()
     return embedder
