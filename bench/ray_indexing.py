@@ -15,6 +15,9 @@ Every configuration embeds with the same ONNX model:
   ray-local-1t  ... --ray local --ray-threads 1   the same node: two actors of 1 thread
   ray-1w        qa index --ray HEAD:PORT     a head with 0 CPUs + 1 worker node, 1 CPU
   ray-2w        qa index --ray HEAD:PORT     a head with 0 CPUs + 2 worker nodes, 1 CPU each
+  ray-local-before  ray-local, with the code of git revision --before REV (its src/ first
+                on PYTHONPATH, for the driver and Ray's workers): a change measured side
+                by side with what it changed, in the same run
 
 The two clusters run on the loopback interface, in a temporary RAY_TMPDIR, for the
 whole run. Each round runs every configuration once, in a rotated order; medians over
@@ -37,7 +40,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCIFACT = REPO.parent / "shared" / "benchmarks" / "scifact"
-CONFIGS = ("local", "ray-local", "ray-local-1t", "ray-1w", "ray-2w")
+CONFIGS = ("local", "ray-local", "ray-local-1t", "ray-1w", "ray-2w", "ray-local-before")
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
            "RAY_BACKEND_LOG_LEVEL": "fatal"}
 NODE = {"node_ip_address": "127.0.0.1", "include_dashboard": False}
@@ -73,14 +76,15 @@ def start_cluster(workers: int, temp_dir: Path):
     return cluster
 
 
-def timed_index(corpus: Path, index: Path, ray: list[str]) -> tuple[float, int]:
-    """Seconds for one `qa index --rebuild` (with the `ray` options), and the passages
-    it embedded."""
+def timed_index(corpus: Path, index: Path, ray: list[str],
+                env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Seconds for one `qa index --rebuild` (with the `ray` options, and `env` added to
+    the environment), and the passages it embedded."""
     command = [sys.executable, "-m", "qa", "index", "--rebuild", "-q",
                "--corpus", str(corpus), "--index", str(index), *ray]
     start = time.perf_counter()
     done = subprocess.run(["nice", "-n", "10", *command], capture_output=True, text=True,
-                          check=False)
+                          check=False, env={**os.environ, **(env or {})})
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
@@ -88,6 +92,19 @@ def timed_index(corpus: Path, index: Path, ray: list[str]) -> tuple[float, int]:
 
     with live_store(index) as store:
         return elapsed, store.count("chunks")
+
+
+def checkout(rev: str, base: Path) -> Path:
+    """The src/ folder of git revision `rev`, extracted under `base`."""
+    target = base / "before"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    short = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    print(f"ray-local-before: the code of {rev} ({short})", flush=True)
+    return target / "src"
 
 
 def seed_encoder(indexes: list[Path]) -> None:
@@ -112,10 +129,15 @@ def main() -> None:
     parser.add_argument("--scifact", type=int, metavar="N",
                         help="the first N SciFact abstracts instead of copies of corpus/")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS))
+    parser.add_argument("--configs", nargs="+", choices=CONFIGS,
+                        default=[c for c in CONFIGS if c != "ray-local-before"])
+    parser.add_argument("--before", metavar="REV",
+                        help="the git revision ray-local-before runs (e.g. HEAD~1)")
     args = parser.parse_args()
     if args.configs[0] != "local":
         parser.error("--configs: the first must be local (the ratios are against it)")
+    if ("ray-local-before" in args.configs) != bool(args.before):
+        parser.error("--before REV and the ray-local-before config go together")
     with tempfile.TemporaryDirectory(prefix="qa-ray-") as tmp:
         base = Path(tmp)
         os.environ.update({**RAY_ENV, "RAY_TMPDIR": str(base)})
@@ -130,7 +152,10 @@ def main() -> None:
                 extra.unlink()
         clusters = {workers: start_cluster(workers, base / "ray")
                     for workers, name in ((1, "ray-1w"), (2, "ray-2w")) if name in args.configs}
+        envs = {"ray-local-before": {"PYTHONPATH": str(checkout(args.before, base))}
+                if args.before else {}}
         known = {"local": [], "ray-local": ["--ray", "local"],
+                 "ray-local-before": ["--ray", "local"],
                  "ray-local-1t": ["--ray", "local", "--ray-threads", "1"],
                  **{f"ray-{n}w": ["--ray", c.address] for n, c in clusters.items()}}
         configs = {name: known[name] for name in args.configs}
@@ -144,7 +169,8 @@ def main() -> None:
             for name in order:
                 for corpus in ("big", "one"):
                     index = base / f"index-{name}-{corpus}"
-                    seconds, n = timed_index(base / corpus, index, configs[name])
+                    seconds, n = timed_index(base / corpus, index, configs[name],
+                                             envs.get(name))
                     times.setdefault((name, corpus), []).append(seconds)
                     passages[corpus] = n
                     print(f"round {round_no + 1} {name:12} {corpus:3}: {seconds:6.1f} s",
@@ -163,6 +189,7 @@ def report(times: dict[tuple[str, str], list[float]], passages: dict[str, int],
     print(f"{'':12} {'end to end':>22} {'passages/s':>11} {'vs local':>9}"
           f" {'fixed cost':>12} {'beyond it':>10} {'vs local':>9}")
     local_rate = local_marginal = None
+    marginals: dict[str, float] = {}
     for name in args.configs:
         run, fixed = times[(name, "big")], times[(name, "one")]
         seconds, fixed_s = statistics.median(run), statistics.median(fixed)
@@ -170,14 +197,19 @@ def report(times: dict[tuple[str, str], list[float]], passages: dict[str, int],
         marginal = (big - passages["one"]) / max(seconds - fixed_s, 1e-9)
         local_rate = local_rate or rate
         local_marginal = local_marginal or marginal
+        marginals[name] = marginal
         print(f"{name:12} {seconds:6.1f} s ({min(run):5.1f}-{max(run):5.1f}) {rate:11.1f}"
               f" {rate / local_rate:9.2f} {fixed_s:10.1f} s {marginal:10.1f}"
               f" {marginal / local_marginal:9.2f}")
     if {"ray-1w", "ray-2w"} <= set(args.configs):
         rates = {name: big / statistics.median(times[(name, "big")])
                  for name in ("ray-1w", "ray-2w")}
+        print(f"one 1-CPU worker node embeds {marginals['ray-1w']:.1f} passages/s beyond"
+              f" the fixed cost ({marginals['ray-1w'] / local_marginal:.2f}x local on 2"
+              " cores)")
         print("speed-up from a second 1-CPU worker node:"
-              f" {rates['ray-2w'] / rates['ray-1w']:.2f}x (end to end)")
+              f" {marginals['ray-2w'] / marginals['ray-1w']:.2f}x beyond the fixed cost,"
+              f" {rates['ray-2w'] / rates['ray-1w']:.2f}x end to end")
 
 
 if __name__ == "__main__":

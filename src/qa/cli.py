@@ -83,8 +83,13 @@ _index_option = click.option(
 
 
 def _ray_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--ray, --ray-files and --ray-threads: load, chunk and embed on a Ray cluster (the
-    `ray` extra)."""
+    """--ray, --ray-files, --ray-threads and --ray-stall-timeout: load, chunk and embed
+    on a Ray cluster (the `ray` extra)."""
+    func = click.option(
+        "--ray-stall-timeout", "ray_stall_s", type=click.FloatRange(min=0),
+        envvar="QA_RAY_STALL_TIMEOUT", default=300.0, show_default=True, metavar="SECONDS",
+        help="With --ray: stop, saying why, after this long without a result while Ray"
+             " reports work it cannot place (e.g. after a lost node); 0 waits for ever.")(func)
     func = click.option(
         "--ray-threads", type=click.IntRange(min=1), envvar="QA_RAY_THREADS", default=None,
         help="With --ray: CPUs (onnxruntime threads) per embedding actor. Default: the"
@@ -120,11 +125,12 @@ def cli(ctx: click.Context) -> None:
 @_user_errors
 def index(corpus: str | None, index_dir: str | None, rebuild: bool, optimize: bool,
           quiet: bool, ray_address: str | None, ray_files: str,
-          ray_threads: int | None) -> None:
+          ray_threads: int | None, ray_stall_s: float) -> None:
     """Build or incrementally update the index from the corpus."""
     paths = Paths.resolve(corpus, index_dir)
     report = _run_update(paths, rebuild=rebuild, quiet=quiet, optimize=optimize,
-                         indexer=_ray_indexer(ray_address, ray_files, ray_threads))
+                         indexer=_ray_indexer(ray_address, ray_files, ray_threads,
+                                              ray_stall_s))
     click.echo(report.summary())
     if report.skipped or report.skipped_parts:
         sys.exit(EXIT_SKIPPED)
@@ -145,7 +151,8 @@ def _run_update(paths: Paths, *, rebuild: bool = False, quiet: bool = False,
     return report
 
 
-def _ray_indexer(address: str | None, files: str, threads: int | None) -> Any:
+def _ray_indexer(address: str | None, files: str, threads: int | None,
+                 stall_s: float) -> Any:
     """A RayIndexer for --ray ADDRESS, or None (index here); Ray is imported only now."""
     if not address:
         return None
@@ -153,7 +160,7 @@ def _ray_indexer(address: str | None, files: str, threads: int | None) -> Any:
         from qa.index.distributed.indexer import RayIndexer, RayOptions
     except ImportError:
         raise QaError("--ray: Ray is not installed; pip install 'qa[ray]'") from None
-    return RayIndexer(RayOptions(address, files, threads), inform=lambda line: click.echo(
+    return RayIndexer(RayOptions(address, files, threads, stall_s), inform=lambda line: click.echo(
         f"qa: {line}", err=True))
 
 
@@ -352,12 +359,14 @@ def _corpus_change(argument: str) -> Callable[[Callable[..., Any]], Callable[...
 @_corpus_change("sources")
 @_ray_options
 def add(sources: tuple[str, ...], quiet: bool, corpus: str | None, index_dir: str | None,
-        ray_address: str | None, ray_files: str, ray_threads: int | None) -> None:
+        ray_address: str | None, ray_files: str, ray_threads: int | None,
+        ray_stall_s: float) -> None:
     """Copy files or folders into the corpus and update the index."""
     from qa.corpus.edit import add_to_corpus
 
     paths = Paths.resolve(corpus, index_dir)
-    indexer = _ray_indexer(ray_address, ray_files, ray_threads)  # a bad --ray fails first
+    indexer = _ray_indexer(ray_address, ray_files, ray_threads,
+                           ray_stall_s)  # a bad --ray fails first
     result = add_to_corpus(paths.corpus, list(sources))
     for rel in result.copied:
         _show(f"added {visible_line(rel)}")

@@ -140,9 +140,14 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
                                                                    real_index: Paths,
                                                                    tmp_path: Path):
     """The worker node (raylet, object store, the actor and tasks on it) is killed once
-    it has embedded something and work is still outstanding; Ray reruns what was lost
-    on the head. The corpus is the real one twice over, so each copy must come out
-    equal to the local build of the real corpus. Later tests run on the head alone."""
+    it has embedded something and work is still outstanding; Ray reruns what was lost.
+    Then a fresh node joins, as an operator (or an autoscaler) would bring one: the
+    killed node's actor restarts there with its unfinished blocks. Without it the
+    restarted actor waits for a CPU the head's actor holds until Ray Data releases that
+    one idle at the end; a lost block whose recomputation needs the restarted actor can
+    then wait for ever (`qa.index.distributed.watch`; one CI run in four hung so).
+    The corpus is the real one twice over, so each copy must come out equal to the local
+    build of the real corpus."""
     paths = _corpus(tmp_path, copies=2)
     worker = next(iter(ray_cluster.worker_nodes))
     indexer = RayIndexer(RayOptions(ray_cluster.address), inform=lambda line: None)
@@ -154,6 +159,7 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
         if not committed_at_kill and run and run.passages_by_node[worker.node_id] > 0:
             committed_at_kill.append(done)
             ray_cluster.remove_node(worker, allow_graceful=False)
+            ray_cluster.add_node(**NODE)
 
     report = update_index(paths, progress=False, embedder=FakeEmbedder(), batch_chunks=1,
                           indexer=indexer, on_progress=kill_once_it_has_worked)
@@ -171,6 +177,37 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
     for (kind, path, start), vector in stored_vectors(paths.index).items():
         original = reference[(kind, re.sub(r"^c\d-", "", path), start)]
         assert_close_vector((kind, path, start), vector, original)
+
+
+@pytest.mark.e2e
+def test_a_run_whose_work_cannot_be_placed_stops_with_one_line(ray_cluster,
+                                                               index_copy: Paths):
+    """While a placement group holds every CPU of the cluster, `qa index --ray` (a real
+    process) cannot place its embedding actors: it stops after --ray-stall-timeout with
+    one line naming why, instead of waiting for ever, and the index is left as it was."""
+    import ray
+
+    (index_copy.corpus / "new.md").write_text("# New\n\nA new document.\n", encoding="utf-8")
+    before = current_generation(index_copy.index)
+    ray.init(address=ray_cluster.address, log_to_driver=False)
+    try:
+        cpus = int(ray.cluster_resources()["CPU"])
+        hold = ray.util.placement_group([{"CPU": 1}] * cpus, strategy="SPREAD")
+        ray.get(hold.ready(), timeout=60)
+        ran = run_qa_process(index_copy, "index", "--ray", ray_cluster.address,
+                             env={"QA_RAY_STALL_TIMEOUT": "5"})
+        ray.util.remove_placement_group(hold)
+    finally:
+        ray.shutdown()
+    assert ran.returncode not in (0, 4) and "Traceback" not in ran.stderr, ran.stderr
+    errors = [line for line in ran.stderr.splitlines()
+              if line.startswith("qa: ") and not line.startswith("qa: ray: ")]
+    assert len(errors) == 1, ran.stderr
+    assert errors[0].startswith(f"qa: --ray {ray_cluster.address}: no progress for "), errors[0]
+    assert "Ray cannot place this run's work" in errors[0]
+    assert "pending creation" in errors[0] and "{CPU: 1}" in errors[0], errors[0]
+    assert "INFO" not in ran.stderr  # Ray Data's plan and timings stay in its log file
+    assert current_generation(index_copy.index) == before
 
 
 def test_shipped_files_incremental_updates_and_bad_files(ray_cluster, corpus_copy: Paths,

@@ -58,6 +58,9 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
     # Ray's C++ side logs notices (e.g. on actor arguments kept for restarts) straight
     # to stderr; qa's stderr is for qa's lines. Failures still arrive as exceptions.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    # Ray Data reconfigures its loggers (console at INFO) each time a Dataset starts, so
+    # a level set on them here would not last; this variable is what it reads then.
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")
     if loopback:
         os.environ.setdefault(SINGLE_MACHINE_VAR, "0")
     if address == LOCAL and AUTH_MODE_VAR not in os.environ:
@@ -75,7 +78,6 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
                  **kwargs)
     except ConnectionError as exc:
         raise QaError(f"--ray {address}: no Ray cluster to join ({exc})") from None
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its plan and timings
     try:
         alive = [n for n in ray.nodes() if n.get("Alive")]
         resources = ray.cluster_resources()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from qa.corpus.walk import CorpusFile
 from qa.embed.document_embedder import export_once
 from qa.errors import QaError
-from qa.index.distributed import cluster, files
+from qa.index.distributed import cluster, files, watch
 from qa.index.distributed.stages import (
     ActorSpec,
     EmbedActor,
@@ -54,11 +54,14 @@ MAX_ACTOR_THREADS = 2  # onnxruntime threads (and CPUs) per embedding actor
 class RayOptions:
     """`address`: auto, local or HOST:PORT; `files`: auto (by path where workers see the
     corpus, else shipped) or ship (always shipped from the driver's node); `threads`:
-    CPUs (onnxruntime threads) per embedding actor, None for `_plan`'s choice."""
+    CPUs (onnxruntime threads) per embedding actor, None for `_plan`'s choice;
+    `stall_s`: how long a run may go without a result while Ray reports work it cannot
+    place before it stops (`qa.index.distributed.watch`), 0 for ever."""
 
     address: str
     files: str = files.AUTO
     threads: int | None = None
+    stall_s: float = watch.DEFAULT_STALL_S
 
 
 @dataclass
@@ -188,8 +191,10 @@ class RayIndexer:
             compute=ray.data.ActorPoolStrategy(size=run.actors),
             num_cpus=run.threads, num_gpus=1 if run.device == "cuda" else 0,
         )
+        blocks = dataset.iter_batches(batch_size=None, batch_format="pyarrow")
         try:
-            for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for block in watch.watched(blocks, watch.unplaceable_work, self.options.stall_s,
+                                       f"--ray {self.options.address}"):
                 yield from read_outcomes(block)
         except ray.exceptions.GetTimeoutError:
             raise QaError(f"--ray {self.options.address}: the cluster did not start"
