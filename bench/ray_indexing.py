@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from revisions import checkout
+
 REPO = Path(__file__).resolve().parents[1]
 SCIFACT = REPO.parent / "shared" / "benchmarks" / "scifact"
 CONFIGS = ("local", "ray-local", "ray-local-1t", "ray-1w", "ray-2w", "ray-local-before")
@@ -92,19 +94,6 @@ def timed_index(corpus: Path, index: Path, ray: list[str],
 
     with live_store(index) as store:
         return elapsed, store.count("chunks")
-
-
-def checkout(rev: str, base: Path) -> Path:
-    """The src/ folder of git revision `rev`, extracted under `base`."""
-    target = base / "before"
-    target.mkdir()
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "src"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    short = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev],
-                           capture_output=True, text=True, check=True).stdout.strip()
-    print(f"ray-local-before: the code of {rev} ({short})", flush=True)
-    return target / "src"
 
 
 def seed_encoder(indexes: list[Path]) -> None:
