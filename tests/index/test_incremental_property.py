@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from qa.index.writer import update_index
 from qa.settings import Paths
 from tests.conftest import CORPUS, FakeEmbedder
-from tests.support.index_equality import index_content
+from tests.support.index_equality import index_content, without_marking
 
 PARAGRAPHS = [p for path in sorted(CORPUS.glob("*.md"))
               for p in path.read_text(encoding="utf-8").split("\n\n")[2:] if len(p) > 80][:40]
@@ -52,5 +52,9 @@ def test_incremental_equals_rebuild(ops):
         update_index(paths, progress=False, embedder=embedder)
         rebuilt = Paths(corpus, Path(tmp) / "rebuilt")
         update_index(rebuilt, progress=False, embedder=embedder)
-        assert index_content(paths.index, embedder, QUESTIONS) == index_content(
-            rebuilt.index, embedder, QUESTIONS)
+        # The marked sentences may differ after an edit or removal: tantivy's document
+        # frequencies, which marking weighs words by, count a replaced passage until its
+        # segment is merged away (a known limit, docs/scale.md). Hypothesis found it with
+        # a document rewritten from four copies of a paragraph to one.
+        assert without_marking(index_content(paths.index, embedder, QUESTIONS)) == (
+            without_marking(index_content(rebuilt.index, embedder, QUESTIONS)))
