@@ -19,7 +19,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -45,6 +45,14 @@ if TYPE_CHECKING:
     from qa.embed.query_encoder import QueryEncoder
 
 POOL_DEPTH = 100  # candidates taken from each side before fusion
+
+
+class LexicalSearch(NamedTuple):
+    """A lexical search under way in the searcher's worker, and the acronym terms
+    (`qa.index.acronyms`) it was given."""
+
+    top: Future[list[tuple[int, float]]]
+    extra: list[tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -193,20 +201,22 @@ class Searcher:
     def embed(self, question: str) -> np.ndarray:
         return self.encoder.encode([question])[0]
 
-    def lexical_top(self, question: str, depth: int, within: np.ndarray | None
-                    ) -> Future[list[tuple[int, float]]]:
-        """The lexical side's top `depth`, started in the searcher's worker thread."""
-        return self._worker.submit(self.lexical.search, question, depth, within,
-                                   self.acronyms.groups(question, term_sequence))
+    def start_lexical(self, question: str, depth: int, within: np.ndarray | None
+                      ) -> LexicalSearch:
+        """The lexical side's top `depth`, started in the searcher's worker thread, with
+        the acronym terms it adds (which the BM25 of other candidates needs too)."""
+        extra = self.acronyms.groups(question, term_sequence)
+        return LexicalSearch(self._worker.submit(self.lexical.search, question, depth,
+                                                 within, extra), extra)
 
     def candidates(self, question: str, query_vector: np.ndarray, depth: int,
                    within: np.ndarray | None = None,
-                   lexical_top: Future[list[tuple[int, float]]] | None = None) -> Candidates:
+                   started: LexicalSearch | None = None) -> Candidates:
         """The union of both sides' top `depth`, each with both of its scores.
 
         `within` (sorted chunk ids, from a filter) restricts both sides before ranking.
-        `lexical_top` is the lexical side's top `depth`, when a caller started it
-        already (`search` runs it beside the question's embedding).
+        `started` is the lexical side's search, when a caller started it already
+        (`search` runs it beside the question's embedding).
         The lexical side also looks for the long forms of the question's acronyms, and
         the acronyms of the long forms it spells out, as the corpus defines them.
         BM25 of the dense side's other candidates runs in the searcher's worker thread
@@ -214,13 +224,11 @@ class Searcher:
         release the GIL, so on two cores the two overlap.
         """
         lexical_index = self.lexical
-        if lexical_top is None:
-            lexical_top = self.lexical_top(question, depth, within)
+        lexical_top, extra = started or self.start_lexical(question, depth, within)
         dense = self.dense.search(query_vector, depth, within)
         lexical = dict(lexical_top.result())
         lexical_missing = sorted(set(dense) - set(lexical))
-        scored = self._worker.submit(lexical_index.scores, question, lexical_missing,
-                                     self.acronyms.groups(question, term_sequence))
+        scored = self._worker.submit(lexical_index.scores, question, lexical_missing, extra)
         # Pool order breaks score ties: by document path and offset, never by chunk id,
         # so results do not depend on the order in which documents were indexed.
         keys = self.store.chunk_keys(set(dense) | set(lexical))
@@ -262,9 +270,9 @@ class Searcher:
         self.refresh()
         scope = resolve(self.store, self.lexical, filt) if filt else None
         within = scope.chunk_ids if scope is not None else None
-        lexical_top = self.lexical_top(query.text, POOL_DEPTH, within)
+        started = self.start_lexical(query.text, POOL_DEPTH, within)
         qvec = self.embed(query.text)  # while tantivy finds the lexical side's top
-        pool = self.candidates(query.text, qvec, POOL_DEPTH, within, lexical_top)
+        pool = self.candidates(query.text, qvec, POOL_DEPTH, within, started)
         groups = self.copy_groups
         folding = groups if not all_copies else []
         terms = QueryTerms.of(query.text, self.lexical)
