@@ -86,6 +86,11 @@ def connected(address: str, loopback: bool) -> Iterator[Cluster]:
                       {n["NodeID"]: n["NodeManagerAddress"] for n in alive},
                       tuple(int(n.get("Resources", {}).get("CPU", 0)) for n in alive))
     finally:
+        # A run qa ends early (a stall, an error) leaves Ray Data's thread waiting on
+        # actors that the shutdown kills; Ray Data then logs that as an ERROR with a
+        # traceback. qa has said what happened in its own line: Ray Data is quiet now.
+        for name in ("ray.data", "ray.data.exceptions"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         ray.shutdown()
 
 
