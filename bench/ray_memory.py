@@ -1,6 +1,6 @@
 """Peak memory of the indexing driver as the corpus grows: Ray streams, local collects.
 
-Usage: .venv/bin/python bench/ray_memory.py [--sizes 1000 2000 4000]
+Usage: .venv/bin/python bench/ray_memory.py [--sizes 1000 4000 16000] [--writers local ray]
 
 Synthetic corpora of ~1,000-word documents (sentences drawn from the real articles,
 as in bench/add_one.py) are indexed from scratch, each in a fresh process, and that
@@ -14,9 +14,11 @@ the real model would take hours here; this figure is about what the driver holds
 about the model. `local` is today's writer, which chunks every file before embedding;
 `ray` is `--ray local` on this machine (2 CPUs), which streams.
 
-The in-memory FAISS index (384 float32 per passage, part of every writer today) grows
-with the corpus either way, so it is shown apart: what is left is what the corpus
-costs the driver beyond the index it is building.
+Private memory is split in two phases: while documents are committed batch by batch
+(each batch's vectors are written as a segment file and dropped), and during the merge
+of those segments that ends a build from scratch (`SegmentWriter.optimize`), which
+reads them one at a time but holds the HNSW graph it builds, up to MAX_SEGMENT_VECTORS
+vectors (`qa.index.segment_writer`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +37,6 @@ from pathlib import Path
 from add_one import REPO, document, sentences
 
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_BACKEND_LOG_LEVEL": "fatal"}
-FAISS_BYTES_PER_PASSAGE = 384 * 4 + 8  # the vector and its id
 
 
 def fake_embedder(load, threads: int, device: str):
@@ -65,18 +67,25 @@ class AnonPeak:
                 if line.startswith("RssAnon:"):
                     self.peak_kb = max(self.peak_kb, int(line.split()[1]))
 
+    def restart(self) -> int:
+        """The peak so far in MB; the next phase's peak starts from now."""
+        self.sample()
+        peak, self.peak_kb = self.peak_kb, 0
+        self.sample()
+        return peak // 1024
+
     def stop(self) -> int:
-        """Stop sampling; the peak in MB."""
+        """Stop sampling; the peak since the last restart in MB."""
         self._stop.set()
         self._thread.join()
-        self.sample()
-        return self.peak_kb // 1024
+        return self.restart()
 
 
 def drive(corpus: Path, index: Path, mode: str) -> None:
-    """In the measured process: one update, then its peak RSS, peak private memory and
-    passage count."""
+    """In the measured process: one update, then its peak RSS, the peaks of its private
+    memory while committing and in the final merge, and its passage count."""
     from qa.index.generations import live_store
+    from qa.index.segment_writer import SegmentWriter
     from qa.index.writer import update_index
     from qa.settings import Paths
     from tests.support.fake_model import FakeDocumentEmbedder
@@ -89,16 +98,27 @@ def drive(corpus: Path, index: Path, mode: str) -> None:
     # The fake document embedder puts a stand-in where the ONNX export goes, so neither
     # writer imports torch to export the real model.
     anon = AnonPeak()
+    committing: list[int] = []
+    optimize = SegmentWriter.optimize
+
+    def measured(writer: SegmentWriter) -> None:
+        committing.append(anon.restart())
+        optimize(writer)
+
+    SegmentWriter.optimize = measured  # type: ignore[method-assign]
     update_index(Paths(corpus, index), progress=False, embedder=FakeDocumentEmbedder(),
                  indexer=indexer)
     with live_store(index) as store:
         passages = store.count("chunks")
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, anon.stop(), passages)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, committing[0],
+          anon.stop(), passages)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 16000])
+    parser.add_argument("--writers", nargs="+", choices=("local", "ray"),
+                        default=["local", "ray"])
     parser.add_argument("--drive", nargs=3, metavar=("CORPUS", "INDEX", "MODE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -119,24 +139,25 @@ def main() -> None:
                 text = document(rng, pool, 1000, f"Synthetic {n}")
                 (corpus / f"doc-{n:05d}.md").write_text(text, encoding="utf-8")
                 text_bytes += len(text.encode())
-            for mode in ("local", "ray"):
+            for mode in args.writers:
                 index = Path(tmp) / f"index-{size}-{mode}"
                 done = subprocess.run(
                     ["nice", "-n", "10", sys.executable, __file__, "--drive", str(corpus),
                      str(index), mode], capture_output=True, text=True, env=env, check=False)
                 if done.returncode != 0:
                     raise SystemExit(done.stderr)
-                peak_mb, anon_mb, passages = map(int, done.stdout.split()[-3:])
-                faiss_mb = passages * FAISS_BYTES_PER_PASSAGE / 2**20
-                rows.append((size, text_bytes / 2**20, mode, passages, peak_mb, anon_mb,
-                             faiss_mb))
-                print(f"{size} documents, {mode}: peak {peak_mb} MB, private {anon_mb} MB",
-                      flush=True)
+                peak_mb, committing_mb, merge_mb, passages = map(int, done.stdout.split()[-4:])
+                rows.append((size, text_bytes / 2**20, mode, passages, peak_mb, committing_mb,
+                             merge_mb))
+                print(f"{size} documents, {mode}: peak {peak_mb} MB, private {committing_mb} MB"
+                      f" committing, {merge_mb} MB in the final merge", flush=True)
+                shutil.rmtree(index)
+            shutil.rmtree(corpus)
     print(f"\n{'documents':>9} {'corpus':>8} {'writer':>6} {'passages':>8} {'peak RSS':>9}"
-          f" {'private':>8} {'FAISS':>7} {'private - FAISS':>16}")
-    for size, corpus_mb, mode, passages, peak_mb, anon_mb, faiss_mb in rows:
+          f" {'private: committing':>20} {'final merge':>12}")
+    for size, corpus_mb, mode, passages, peak_mb, committing_mb, merge_mb in rows:
         print(f"{size:9} {corpus_mb:6.1f} MB {mode:>6} {passages:8} {peak_mb:6} MB"
-              f" {anon_mb:5} MB {faiss_mb:4.0f} MB {anon_mb - faiss_mb:13.0f} MB")
+              f" {committing_mb:17} MB {merge_mb:9} MB")
 
 
 if __name__ == "__main__":

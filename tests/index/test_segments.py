@@ -25,6 +25,7 @@ from tests.conftest import CORPUS, FakeEmbedder, assert_one_line_error, live, ru
 from tests.support.index_equality import (
     assert_segments_committed,
     index_content,
+    stored_vectors,
     without_marking,
 )
 
@@ -129,6 +130,62 @@ def test_the_merge_policy_picks_the_smallest_full_tier():
     assert merge_candidates(small) == []
     assert merge_candidates([*small, row(99, SMALLEST_TIER - 1)]) == [*small, row(99, 255)]
     assert merge_candidates(small + middle) == middle
+
+
+def test_the_merge_policy_merges_no_tier_beyond_the_largest_segment(
+        monkeypatch: pytest.MonkeyPatch):
+    """Ten segments of a tier merge only within MAX_SEGMENT_VECTORS: the smallest ones,
+    when ten of them fit; none, when they do not."""
+    def row(n: int, vectors: int) -> SegmentRow:
+        return SegmentRow(f"seg-{n:08d}.faiss", "", 0, vectors, False)
+
+    monkeypatch.setattr(segment_writer, "MAX_SEGMENT_VECTORS", 10 * 3000)
+    tier = [row(n, 2560 + 50 * n) for n in range(SEGMENTS_PER_TIER + 2)]
+    assert sum(r.vectors for r in tier[:SEGMENTS_PER_TIER]) <= 10 * 3000
+    assert merge_candidates(tier[::-1]) == tier[:SEGMENTS_PER_TIER][::-1]
+    assert merge_candidates([row(n, 3100) for n in range(SEGMENTS_PER_TIER)]) == []
+
+
+def test_merges_write_no_segment_beyond_the_bound_and_search_as_one_segment(
+        corpus_copy: Paths, monkeypatch: pytest.MonkeyPatch):
+    """With the segment bound and the merge's read batches made small, a build from
+    scratch ends in segments of at most MAX_SEGMENT_VECTORS vectors, each merged from
+    consecutive ones; a search over them ranks exactly as over the one segment an
+    unbounded build makes; `--optimize` leaves them as they are."""
+    reference = Paths(corpus_copy.corpus, corpus_copy.index.parent / "reference")
+    _build(reference, batch_chunks=2)  # one commit per document (the largest has 28)
+    assert len(_rows(reference)[0]) == 1
+    monkeypatch.setattr(segment_writer, "MAX_SEGMENT_VECTORS", 35)
+    monkeypatch.setattr(segment_writer, "ADD_BATCH_VECTORS", 16)
+    _build(corpus_copy, batch_chunks=2)
+    rows, deletes, chunks = _rows(corpus_copy)
+    commits = len(list(CORPUS.glob("*.md")))
+    assert 1 < len(rows) < commits and all(r.vectors <= 35 for r in rows)
+    assert deletes == []
+    assert sum(r.vectors for r in rows) == chunks
+    assert_segments_committed(live(corpus_copy.index))
+    assert _dense_everything(corpus_copy) == _dense_everything(reference)
+    assert without_marking(index_content(corpus_copy.index, FakeEmbedder(), QUESTIONS)) \
+        == without_marking(index_content(reference.index, FakeEmbedder(), QUESTIONS))
+    before = _files(corpus_copy)
+    _build(corpus_copy, optimize=True)
+    assert _files(corpus_copy) == before
+
+
+def test_an_approximate_segment_merged_in_batches_holds_every_live_vector(
+        corpus_copy: Paths, monkeypatch: pytest.MonkeyPatch):
+    """A graph built from many segments, read and added a few vectors at a time, holds
+    each live passage once, with its vector (8-bit codes: close, not equal)."""
+    reference = Paths(corpus_copy.corpus, corpus_copy.index.parent / "reference")
+    _build(reference)
+    monkeypatch.setattr(segment_writer, "APPROXIMATE_FROM", 40)
+    monkeypatch.setattr(segment_writer, "ADD_BATCH_VECTORS", 16)
+    _build(corpus_copy, batch_chunks=8)
+    rows, _, chunks = _rows(corpus_copy)
+    assert len(rows) == 1 and rows[0].approximate and rows[0].vectors == chunks
+    got, want = stored_vectors(corpus_copy.index), stored_vectors(reference.index)
+    assert got.keys() == want.keys()
+    assert min(float(got[k] @ want[k]) for k in got if k[0] == "chunk") > 0.99
 
 
 def test_qa_index_optimize_merges_into_one_segment(fake_index: Paths):

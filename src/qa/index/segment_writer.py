@@ -15,6 +15,14 @@ Merging smaller segments into it adds their vectors to the graph, so the large b
 never rebuilt by a merge. A graph cannot drop a vector, so the base's removed passages
 stay in the deletion set (searches skip them) until `--optimize`, or until they are
 MAX_DELETED_SHARE of it; then the merge builds it anew without them.
+
+A merge never holds more than one output segment: it reads its input segments one at a
+time and adds their vectors ADD_BATCH_VECTORS at a time, and no merge writes a segment
+of more than MAX_SEGMENT_VECTORS (Lucene's maximum merged segment size): a tier whose
+segments cannot merge within it is left alone, and `--optimize` (and the end of a build
+from scratch) packs the segments, oldest first, into groups within it. So the memory a
+merge takes is bounded, however large the index (bench/ray_memory.py): before, the end
+of a build read every vector of the build at once, about 6 KB a passage.
 """
 
 from __future__ import annotations
@@ -46,6 +54,11 @@ HNSW_LINKS = 32  # graph links per vector (FAISS's M), chosen by bench/dense_rec
 HNSW_BUILD_DEPTH = 40  # candidates kept while linking a new vector (efConstruction)
 QUANTIZER_SAMPLE = 100_000  # vectors the 8-bit codes' ranges are trained on
 MAX_DELETED_SHARE = 0.2  # of an HNSW base: above, a merge rebuilds it without them
+# Vectors a merge writes into one segment at most: above the 1,031,472 passages of the
+# 1M scale benchmark (docs/scale.md), which keeps one segment; an HNSW graph of this
+# many takes about 0.8 GB while it is built.
+MAX_SEGMENT_VECTORS = 1 << 20
+ADD_BATCH_VECTORS = 1 << 14  # vectors a merge reads and adds at a time (24 MB)
 COUNTER_KEY = "segment_counter"  # meta: the number of the last segment file named
 
 
@@ -61,15 +74,26 @@ def approximate_index(ids: np.ndarray, vectors: np.ndarray,
     """An HNSW graph over 8-bit scalar codes, the codes' ranges trained on a sample of
     `vectors` (deterministic), under an id map that keeps chunk ids and reads vectors
     back by id."""
+    index = empty_graph(vectors[quantizer_sample(len(ids))], links)
+    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+    return index
+
+
+def quantizer_sample(count: int) -> np.ndarray:
+    """Which of `count` vectors (sorted positions) the 8-bit codes' ranges are trained
+    on: a deterministic sample, the same whether the vectors are read at once or
+    segment by segment."""
+    sample = min(count, QUANTIZER_SAMPLE)
+    return np.sort(np.random.default_rng(0).choice(count, sample, replace=False))
+
+
+def empty_graph(sample: np.ndarray, links: int = HNSW_LINKS) -> faiss.Index:
+    """An empty HNSW graph over 8-bit codes trained on `sample`, under an id map."""
     graph = faiss.IndexHNSWSQ(DIMENSION, faiss.ScalarQuantizer.QT_8bit, links,
                               faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = HNSW_BUILD_DEPTH
-    sample = min(len(ids), QUANTIZER_SAMPLE)
-    rows = np.random.default_rng(0).choice(len(ids), sample, replace=False)
-    graph.train(np.ascontiguousarray(vectors[np.sort(rows)], dtype=np.float32))
-    index = faiss.IndexIDMap2(graph)
-    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-    return index
+    graph.train(np.ascontiguousarray(sample, dtype=np.float32))
+    return faiss.IndexIDMap2(graph)
 
 
 def build_index(ids: np.ndarray, vectors: np.ndarray) -> tuple[faiss.Index, bool]:
@@ -80,14 +104,43 @@ def build_index(ids: np.ndarray, vectors: np.ndarray) -> tuple[faiss.Index, bool
 
 
 def merge_candidates(rows: list[SegmentRow]) -> list[SegmentRow]:
-    """The smallest tier holding SEGMENTS_PER_TIER segments, or [] when none does."""
+    """The segments of the smallest tier holding SEGMENTS_PER_TIER segments that merge
+    within MAX_SEGMENT_VECTORS (its smallest ones, as many as fit), or [] when none
+    does. Segments of a tier whose ten cannot merge within it stay as they are."""
     tiers: dict[int, list[SegmentRow]] = defaultdict(list)
     for row in rows:
         tiers[_tier(row.vectors)].append(row)
     for tier in sorted(tiers):
-        if len(tiers[tier]) >= SEGMENTS_PER_TIER:
-            return tiers[tier]
+        fitting = _fitting(tiers[tier])
+        if len(fitting) >= SEGMENTS_PER_TIER:
+            return [r for r in tiers[tier] if r.name in fitting]
     return []
+
+
+def _fitting(rows: list[SegmentRow]) -> set[str]:
+    """The names of the smallest of `rows` whose vectors add up to MAX_SEGMENT_VECTORS
+    at most."""
+    names, total = set(), 0
+    for row in sorted(rows, key=lambda r: r.vectors):
+        total += row.vectors
+        if total > MAX_SEGMENT_VECTORS:
+            break
+        names.add(row.name)
+    return names
+
+
+def packed(rows: list[SegmentRow]) -> list[list[SegmentRow]]:
+    """Consecutive segments in groups of MAX_SEGMENT_VECTORS vectors at most (a larger
+    segment, written before that bound, is a group of its own)."""
+    groups: list[list[SegmentRow]] = []
+    total = 0
+    for row in rows:
+        if not groups or total + row.vectors > MAX_SEGMENT_VECTORS:
+            groups.append([])
+            total = 0
+        groups[-1].append(row)
+        total += row.vectors
+    return groups
 
 
 def _tier(vectors: int) -> int:
@@ -153,51 +206,109 @@ class SegmentWriter:
             self.merge(group)
 
     def optimize(self) -> None:
-        """Merge every segment into one, dropping every deleted vector (an HNSW graph
-        holding some is built anew; otherwise the others are added to the largest).
-        Nothing to do for one segment without deletions, unless it is not of the kind
-        its size calls for (exact below APPROXIMATE_FROM, else HNSW)."""
-        rows = self.store.vector_segments()
-        if len(rows) == 1 and not len(self.store.vector_deletes()):
-            index = read_segment(self.folder, rows[0]).index
-            if _is_hnsw(index) == (index.ntotal >= APPROXIMATE_FROM):
-                return
-        if rows:
-            self.merge(rows, purge=True)
+        """Merge the segments into as few as MAX_SEGMENT_VECTORS allows (one, below it),
+        dropping every deleted vector (an HNSW graph holding some is built anew;
+        otherwise the others are added to the largest). A group of one segment without
+        deletions is left as it is, unless it is not of the kind its size calls for
+        (exact below APPROXIMATE_FROM, else HNSW)."""
+        deleted = self.store.vector_deletes()
+        for group in packed(self.store.vector_segments()):
+            if len(group) == 1:
+                segment = read_segment(self.folder, group[0])
+                if (not members(deleted, segment.ids).any()
+                        and _is_hnsw(segment.index) == (len(segment.ids) >= APPROXIMATE_FROM)):
+                    continue
+            self.merge(group, purge=True)
 
     def merge(self, rows: list[SegmentRow], *, purge: bool = False) -> None:
         """Replace `rows` by one segment of their live vectors, in one commit; then
-        remove their files."""
-        segments = [read_segment(self.folder, r, writable=True) for r in rows]
+        remove their files. The live vectors are added to the largest HNSW graph among
+        them, unless there is none or it holds too many removed vectors (any, to
+        `purge`: `--optimize` leaves none); the segment is then built anew."""
         deleted = self.store.vector_deletes()
-        held = np.concatenate([s.ids for s in segments])
-        index, approximate = self._merged(segments, deleted, purge)
+        base = self._base(rows, deleted, 0.0 if purge else MAX_DELETED_SHARE)
+        held: list[np.ndarray] = []
+        if base is None:
+            index, approximate = self._built(rows, deleted, held)
+        else:
+            index, approximate = self._added_to(base, rows, deleted, held), True
+        every = np.concatenate(held)
         kept = segment_ids(index)  # an HNSW base keeps its removed vectors
-        applied = held[members(deleted, held) & ~members(kept, held)]
+        applied = every[members(deleted, every) & ~members(kept, every)]
         with self.store.transaction():
             row = self._write(index, approximate=approximate) if index.ntotal else None
             self.store.replace_segments([r.name for r in rows], row, applied)
         for r in rows:
             (self.folder / r.name).unlink(missing_ok=True)
 
-    def _merged(self, segments: list[Segment], deleted: np.ndarray,
-                purge: bool) -> tuple[faiss.Index, bool]:
-        """One index of the segments' live vectors: added to the largest HNSW graph
-        among them, unless there is none or it holds too many removed vectors (any, to
-        `purge`: `--optimize` leaves none), and then built anew."""
-        base = max((s for s in segments if _is_hnsw(s.index)), key=lambda s: len(s.ids),
-                   default=None)
-        if (base is None
-                or members(deleted, base.ids).mean() > (0.0 if purge else MAX_DELETED_SHARE)):
-            parts = [_live(s, deleted) for s in segments]
-            ids = np.concatenate([p[0] for p in parts])
-            return build_index(ids, np.concatenate([p[1] for p in parts]))
-        for s in segments:
-            if s is not base:
-                ids, vectors = _live(s, deleted)
-                if len(ids):
-                    base.index.add_with_ids(vectors, ids)
-        return base.index, True
+    def _base(self, rows: list[SegmentRow], deleted: np.ndarray,
+              max_deleted: float) -> Segment | None:
+        """The largest HNSW graph among `rows`, read whole to be added to; None when
+        there is none, or when more than `max_deleted` of it is removed."""
+        for row in sorted((r for r in rows if r.approximate), key=lambda r: -r.vectors):
+            segment = read_segment(self.folder, row)
+            if _is_hnsw(segment.index):
+                if members(deleted, segment.ids).mean() > max_deleted:
+                    return None
+                return read_segment(self.folder, row, writable=True)
+        return None
+
+    def _added_to(self, base: Segment, rows: list[SegmentRow], deleted: np.ndarray,
+                  held: list[np.ndarray]) -> faiss.Index:
+        """`base`'s graph with the other segments' live vectors added, one segment read
+        at a time; every segment's ids go to `held`."""
+        for row in rows:
+            if row.name == base.name:
+                held.append(base.ids)
+                continue
+            segment = read_segment(self.folder, row)
+            held.append(segment.ids)
+            ids, vectors = _live(segment, deleted)
+            if len(ids):
+                base.index.add_with_ids(vectors, ids)
+        return base.index
+
+    def _built(self, rows: list[SegmentRow], deleted: np.ndarray,
+               held: list[np.ndarray]) -> tuple[faiss.Index, bool]:
+        """A new segment of the live vectors of `rows`, and whether it is approximate:
+        the same index `build_index` makes of them all at once, but read one segment at
+        a time (three passes: ids, the quantizer's sample, the vectors) and added
+        ADD_BATCH_VECTORS at a time; every segment's ids go to `held`."""
+        alive = []
+        for row in rows:
+            ids = read_segment(self.folder, row).ids
+            held.append(ids)
+            alive.append(ids[~members(deleted, ids)])
+        approximate = sum(len(ids) for ids in alive) >= APPROXIMATE_FROM
+        if approximate:
+            index = empty_graph(self._sample(rows, alive))
+        else:
+            index = exact_index(np.zeros(0, dtype=np.int64), np.zeros((0, DIMENSION)))
+        pending: list[tuple[np.ndarray, np.ndarray]] = []
+        size = 0
+        for row, ids in zip(rows, alive, strict=True):
+            if len(ids):
+                pending.append((ids, read_segment(self.folder, row).vectors(ids)))
+                size += len(ids)
+            if size >= ADD_BATCH_VECTORS:
+                _add(index, pending)
+                pending, size = [], 0
+        _add(index, pending)
+        return index, approximate
+
+    def _sample(self, rows: list[SegmentRow], alive: list[np.ndarray]) -> np.ndarray:
+        """The vectors `quantizer_sample` picks among the live ones of `rows` (`alive`,
+        in order), read segment by segment."""
+        ends = np.cumsum([len(ids) for ids in alive])
+        starts = ends - [len(ids) for ids in alive]
+        positions = quantizer_sample(int(ends[-1]))
+        low, high = np.searchsorted(positions, starts), np.searchsorted(positions, ends)
+        sample = np.empty((len(positions), DIMENSION), dtype=np.float32)
+        for row, ids, start, lo, hi in zip(rows, alive, starts, low, high, strict=True):
+            if hi > lo:
+                sample[lo:hi] = read_segment(self.folder, row).vectors(
+                    ids[positions[lo:hi] - start])
+        return sample
 
     # -- recovery -----------------------------------------------------------------------
     def _intact(self, row: SegmentRow) -> bool:
@@ -245,6 +356,13 @@ def _is_hnsw(index: faiss.Index) -> bool:
     return isinstance(inner_index(index), faiss.IndexHNSW)
 
 
+def _add(index: faiss.Index, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Add (ids, vectors) parts to `index` in one call (one call, as `build_index`
+    makes it, for a segment of up to ADD_BATCH_VECTORS vectors)."""
+    if parts:
+        index.add_with_ids(np.ascontiguousarray(np.concatenate([p[1] for p in parts]),
+                                                dtype=np.float32),
+                           np.concatenate([p[0] for p in parts]))
 
 
 def _live(segment: Segment, deleted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,8 @@ Order of work, chosen so that a kill at any moment leaves the previous index usa
    or changed ones (`qa.ingest.pipeline`; nothing is written yet);
 2. embed them in batches, each committed with its vector segment (`qa.index.commit`);
 3. a build from scratch, or any update with `optimize`, then merges the vector segments
-   into one (`qa.index.segment_writer`); an update merges them tier by tier as it goes.
+   into one (beyond 2^20 vectors, several: `qa.index.segment_writer`), reading one
+   segment at a time; an update merges them tier by tier as it goes.
 A rebuild writes a new generation beside the live one and switches to it at the end
 (`qa.index.generations`). A second writer is kept out by a file lock (`qa.index.lock`).
 

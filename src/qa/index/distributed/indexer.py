@@ -181,10 +181,13 @@ class RayIndexer:
         model = CorpusFile(encoder.name, str(encoder), stat.st_size, stat.st_mtime_ns)
         spec = ActorSpec(self.make_embedder, model, server, self.options.files, run.threads,
                          run.device)
+        # One loading-and-chunking task at a time per embedding actor: a task chunks a
+        # block many times faster than an actor embeds it, and more of them at once only
+        # take CPU from the actors (bench/ray_indexing.py, docs/ray-indexing-run7.txt).
         dataset = dataset.map_batches(
             prepare_block, fn_kwargs={"server": server, "mode": self.options.files},
             batch_size=None, batch_format="pyarrow", num_cpus=0,
-            compute=ray.data.TaskPoolStrategy(size=max(1, run.cluster.cpus)),
+            compute=ray.data.TaskPoolStrategy(size=run.actors),
         ).map_batches(
             EmbedActor, fn_constructor_args=(spec,),
             batch_size=None, batch_format="pyarrow",
