@@ -10,6 +10,12 @@ and the dev questions (as bench/scale.py does) straight to tantivy, and prints:
   leaves several segments, each searched for its own top 100) against a copy of the
   same passages in one segment, the two taking turns question by question. The copy is
   written once into --one-segment (default: `lexical-one-segment` beside DIR).
+- `pruning`: the full query's top 1 against its top 100 with a count of every match (a
+  collector that must see every posting). Were block-max WAND at work, the top 1 would
+  skip most postings; equal times say it is not (tantivy-py's `Searcher.search` wraps
+  the top k in a multi-collector, which tantivy cannot prune).
+- `chunk ids`: reading the top 100's chunk ids from the stored documents (`doc`, as qa
+  did) against the fast-field column by address (`fast_field_values`, tantivy-py 0.27).
 - `top_k`: the time of a top k for k = 10, 100 and 500, for the full query and for its
   clauses whose terms at most `--share` of the passages hold ("rare"). Block-max WAND
   saves work when the k-th score is hard to reach; a time that does not move with k
@@ -110,10 +116,26 @@ def main() -> None:
                               or args.index.parent / "lexical-one-segment")
     asked = questions()[: args.queries]
     n = built.num_docs
-    print(f"passages={n} segments_built={built.num_segments} "
+    times: dict[str, list[float]]
+    print(f"{tantivy.__version__} passages={n} segments_built={built.num_segments} "
           f"segments_copy={single.num_segments} questions={len(asked)}")
 
-    times: dict[str, list[float]] = {}
+    times = {}
+    for question in asked:
+        query = union(clauses_of(question))
+        timed(times, "pruning: full, top 1", lambda q=query: built.search(q, 1, count=False))
+        timed(times, "pruning: full, top 100 and count",
+              lambda q=query: built.search(q, 100, count=True))
+        hits = built.search(query, 100, count=False).hits
+        addresses = [address for _, address in hits]
+        stored = timed(times, "chunk ids: stored documents, top 100",
+                       lambda a=addresses: [built.doc(x)["chunk_id"][0] for x in a])
+        column = timed(times, "chunk ids: fast field, top 100",
+                       lambda a=addresses: built.fast_field_values("chunk_id", a))
+        assert stored == column, "the fast field and the stored documents disagree"
+    report(times)
+
+    times = {}
     for i, question in enumerate(asked):
         query = union(clauses_of(question))
         turns = [("built", built), ("one segment", single)]
