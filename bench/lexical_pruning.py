@@ -14,8 +14,9 @@ and the dev questions (as bench/scale.py does) straight to tantivy, and prints:
   collector that must see every posting). Were block-max WAND at work, the top 1 would
   skip most postings; equal times say it is not (tantivy-py's `Searcher.search` wraps
   the top k in a multi-collector, which tantivy cannot prune).
-- `chunk ids`: reading the top 100's chunk ids from the stored documents (`doc`, as qa
-  did) against the fast-field column by address (`fast_field_values`, tantivy-py 0.27).
+- `chunk ids` (with tantivy-py 0.27 or later, which has `fast_field_values`): reading
+  the top 100's chunk ids from the stored documents (`doc`, as qa does) against the
+  fast-field column by document address.
 - `top_k`: the time of a top k for k = 10, 100 and 500, for the full query and for its
   clauses whose terms at most `--share` of the passages hold ("rare"). Block-max WAND
   saves work when the k-th score is hard to reach; a time that does not move with k
@@ -126,6 +127,8 @@ def main() -> None:
         timed(times, "pruning: full, top 1", lambda q=query: built.search(q, 1, count=False))
         timed(times, "pruning: full, top 100 and count",
               lambda q=query: built.search(q, 100, count=True))
+        if not hasattr(built, "fast_field_values"):
+            continue
         hits = built.search(query, 100, count=False).hits
         addresses = [address for _, address in hits]
         stored = timed(times, "chunk ids: stored documents, top 100",

@@ -4,7 +4,7 @@ tantivy (Lucene's design in Rust) keeps immutable segments and scores postings i
 compiled code: its top 100 was 50 to 200 times faster than FTS5's `bm25()`, which scored
 every matching row in SQL (docs/scale.md). It still walks every posting of the
 question's terms: tantivy's block-max WAND runs only under a bare top-k collector, and
-the Python binding always wraps the top k in a multi-collector (tantivy-py 0.27,
+the Python binding always wraps the top k in a multi-collector (tantivy-py 0.25 to 0.27,
 `Searcher.search`), so a question's cost grows with the postings of its words, most of
 all the common ones. The index lives in the generation's `lexical/` folder. SQLite stays
 the commit point: every passage added here carries the commit sequence number of its
@@ -44,7 +44,11 @@ COMMON_SHARE: float | None = None
 # The terms a question's acronyms add (`LexicalIndex.search`'s `extra`) share this weight,
 # in units of one question word: the long form stands for the one word it expands.
 EXTRA_WEIGHT = 1.0
-TOKENIZER = "en_stem"  # tantivy's: simple, remove_long(40), lowercase, English stemmer
+# tantivy's: simple, remove_long(40), lowercase, English stemmer. The stemmer's output
+# depends on tantivy's version (0.27 stems "organisms" to "organism", 0.25 to "organ"), and
+# a question's terms must be stemmed as its index's were: tantivy's pin in pyproject.toml
+# moves only with the store's schema version, so that older indexes are rebuilt.
+TOKENIZER = "en_stem"
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 
 
@@ -163,15 +167,13 @@ class LexicalIndex:
         """Every chunk id the index holds (deleted ones excluded): for checks, not queries."""
         searcher = self.index.searcher()
         hits = searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1)).hits
-        return {int(i) for i in searcher.fast_field_values("chunk_id", [a for _, a in hits])}
+        return {int(searcher.doc(address)["chunk_id"][0]) for _, address in hits}
 
     def _run(self, query: tantivy.Query, limit: int) -> list[tuple[int, float]]:
         searcher = self.index.searcher()
-        hits = searcher.search(query, limit, count=False).hits  # no count: less work
-        # The chunk ids from the fast field (a column read by address), not from the
-        # stored documents: a tenth of the time for a top 100 (docs/scale.md).
-        ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
-        return [(int(i), float(score)) for i, (score, _) in zip(ids, hits, strict=True)]
+        result = searcher.search(query, limit, count=False)  # no count: less to collect
+        return [(int(searcher.doc(address)["chunk_id"][0]), float(score))
+                for score, address in result.hits]
 
 
 class LexicalWriter:
@@ -193,7 +195,7 @@ class LexicalWriter:
 
     def delete(self, chunk_ids: Iterable[int]) -> None:
         for chunk_id in chunk_ids:
-            self._write(self._writer.delete_documents_by_term, "chunk_id", chunk_id)
+            self._write(self._writer.delete_documents, "chunk_id", chunk_id)
 
     def delete_after(self, seq: int) -> None:
         """Delete the passages of batches numbered above `seq` (never committed)."""
