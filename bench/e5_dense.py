@@ -58,7 +58,12 @@ from qa.evaluation.beir import (
     materialise_beir_corpus,
     trec_scores,
 )
-from qa.evaluation.questions import Question, load_questions, score_questions
+from qa.evaluation.questions import (
+    Question,
+    QuestionScores,
+    load_questions,
+    score_questions,
+)
 from qa.index.layout import encoder_path
 from qa.index.lexical import term_sequence
 from qa.index.writer import update_index
@@ -196,12 +201,31 @@ def index_corpus(corpus: Path, index: Path) -> float:
     return time.perf_counter() - began
 
 
+def per_question(searcher: Searcher, questions: list[Question], mode: str
+                 ) -> list[QuestionScores]:
+    """qa's own scoring, one answerable question at a time (unanswerable ones are left
+    out: only retrieval is compared), so that models can be compared question by
+    question."""
+    return [score_questions(searcher, [q], mode) for q in questions if q.answerable]
+
+
+def paired(name: str, base: list[float], other: list[float]) -> str:
+    """Mean difference of per-question figures, its paired bootstrap 95% interval
+    (10,000 resamples, fixed seed) and how many questions went up and down."""
+    diff = np.array(other) - np.array(base)
+    rng = np.random.default_rng(0)
+    means = diff[rng.integers(0, len(diff), (10_000, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return (f"  {name:<34}{diff.mean():+.4f}  95% CI [{low:+.4f}, {high:+.4f}]  "
+            f"up {int((diff > 0).sum())}, down {int((diff < 0).sum())}")
+
+
 def question_rows(name: str, index: Path, questions: list[Question], model,
                   cache_note: list[str]) -> list[str]:
     plain = Searcher(index)
     try:
         ids, texts = passage_texts(plain)
-        table = {("MiniLM", m): score_questions(plain, questions, m) for m in MODES}
+        table = {("MiniLM", m): per_question(plain, questions, m) for m in MODES}
     finally:
         plain.close()
     matrix, spent, fresh = e5_vectors(model, index, ids, texts)
@@ -209,20 +233,25 @@ def question_rows(name: str, index: Path, questions: list[Question], model,
         cache_note.append(f"{name}: e5 embedded {fresh} passages in {spent:.1f} s")
     e5 = E5Searcher(index, model, E5Dense(ids, matrix))
     try:
-        table.update({("e5", m): score_questions(e5, questions, m) for m in MODES[:2]})
+        table.update({("e5", m): per_question(e5, questions, m) for m in MODES[:2]})
     finally:
         e5.close()
     both = BothSearcher(index, model, E5Dense(ids, matrix))
     try:
-        table.update({("both", m): score_questions(both, questions, m) for m in MODES[:2]})
+        table.update({("both", m): per_question(both, questions, m) for m in MODES[:2]})
     finally:
         both.close()
-    first = table["MiniLM", "dense"]
-    out = [f"{name}: {first.answerable} answerable questions, {len(ids)} passages"]
-    for (model_name, mode), s in table.items():
-        out.append(f"  {model_name + ' ' + mode:<16}Hit@1 {s.rate(s.hit1):.3f}  "
-                   f"Hit@3 {s.rate(s.hit3):.3f}  Hit@5 {s.rate(s.hit5):.3f}  "
-                   f"MRR@10 {s.mrr10:.3f}")
+    n = len(table["MiniLM", "dense"])
+    out = [f"{name}: {n} answerable questions, {len(ids)} passages"]
+    for (model_name, mode), rows in table.items():
+        out.append(f"  {model_name + ' ' + mode:<16}Hit@1 {sum(r.hit1 for r in rows) / n:.3f}  "
+                   f"Hit@3 {sum(r.hit3 for r in rows) / n:.3f}  "
+                   f"Hit@5 {sum(r.hit5 for r in rows) / n:.3f}  "
+                   f"MRR@10 {sum(r.mrr10 for r in rows) / n:.3f}")
+    out.append("  paired against MiniLM hybrid, reciprocal rank (MRR@10), per question:")
+    base = [r.mrr10 for r in table["MiniLM", "hybrid"]]
+    for key in (("e5", "hybrid"), ("both", "hybrid")):
+        out.append(paired(" ".join(key), base, [r.mrr10 for r in table[key]]))
     return out
 
 
@@ -269,7 +298,19 @@ def scifact_rows(root: Path, first: int, model, cache_note: list[str]) -> list[s
     for (model_name, mode), run in runs.items():
         ndcg, recall = trec_scores(qrels, run)
         out.append(f"  {model_name + ' ' + mode:<16}nDCG@10 {ndcg:.4f}  Recall@100 {recall:.4f}")
+    out.append("  paired against MiniLM hybrid, nDCG@10 per claim:")
+    base = per_claim(qrels, runs["MiniLM", "hybrid"])
+    for key in (("e5", "hybrid"), ("both", "hybrid")):
+        out.append(paired(" ".join(key), base, per_claim(qrels, runs[key])))
     return out
+
+
+def per_claim(qrels: dict, run: dict) -> list[float]:
+    """nDCG@10 of each claim in qrels, in its order (0 for a claim with no run)."""
+    import pytrec_eval
+
+    scored = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(run)
+    return [scored.get(q, {}).get("ndcg_cut_10", 0.0) for q in qrels]
 
 
 def throughput(index: Path, texts: list[str], model, rounds: int) -> list[str]:
