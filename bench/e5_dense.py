@@ -49,13 +49,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scifact_subset import write_first
 
 from qa.embed.document_embedder import DocumentEmbedder
 from qa.embed.model import fingerprint
 from qa.evaluation.beir import (
     beir_runs,
     load_beir_queries,
-    materialise_beir_corpus,
     trec_scores,
 )
 from qa.evaluation.questions import (
@@ -259,9 +259,7 @@ def scifact_rows(root: Path, first: int, model, cache_note: list[str]) -> list[s
     beir = SHARED / "benchmarks" / "scifact"
     paths = Paths(root / f"scifact-first-{first}" / "corpus",
                   root / f"scifact-first-{first}" / "index")
-    materialise_beir_corpus(beir, paths.corpus)
-    for extra in sorted(paths.corpus.iterdir())[first:]:
-        extra.unlink()
+    write_first(beir, paths.corpus, first)
     seconds = index_corpus(paths.corpus, paths.index)
     queries, qrels = load_beir_queries(beir, "test")
     wanted = {m: (m, fusion.DEFAULT) for m in MODES}

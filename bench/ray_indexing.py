@@ -59,11 +59,9 @@ def make_corpus(folder: Path, copies: int) -> None:
 
 def make_scifact(folder: Path, first: int) -> None:
     """The first `first` SciFact abstracts by file name, as `qa eval --beir` writes them."""
-    from qa.evaluation.beir import materialise_beir_corpus
+    from scifact_subset import write_first
 
-    materialise_beir_corpus(SCIFACT, folder)
-    for extra in sorted(folder.iterdir())[first:]:
-        extra.unlink()
+    write_first(SCIFACT, folder, first)
 
 
 def start_cluster(workers: int, temp_dir: Path):

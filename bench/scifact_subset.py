@@ -27,6 +27,14 @@ from qa.settings import Paths
 REPO = Path(__file__).resolve().parents[1]
 
 
+def write_first(beir: Path, corpus: Path, first: int) -> None:
+    """The first `first` abstracts of the BEIR set at `beir`, by file name, as
+    `qa eval --beir` writes them, into `corpus` (the subset every SciFact bench uses)."""
+    materialise_beir_corpus(beir, corpus)
+    for extra in sorted(corpus.iterdir())[first:]:
+        extra.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first", type=int, default=1531)
@@ -36,9 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(args.root or REPO / "index" / "bench" / f"scifact-first-{args.first}")
     paths = Paths(root / "corpus", root / "index")
-    materialise_beir_corpus(Path(args.beir), paths.corpus)
-    for extra in sorted(paths.corpus.iterdir())[args.first :]:
-        extra.unlink()
+    write_first(Path(args.beir), paths.corpus, args.first)
     if not args.reuse:  # the real model, as `qa index` embeds
         update_index(paths, progress=sys.stderr.isatty())
         print(f"{root}: first {args.first} abstracts")
