@@ -4,7 +4,9 @@ CPU each), started by the tests, on the loopback interface, in the test's tmp di
 Checked: embedding runs on both nodes; the index equals a local build (documents,
 passages, offsets, vectors within 1e-5, answers to the dev questions); bad files are
 named and skipped as locally; killing the worker node mid-run still ends in a complete
-index; files are shipped when asked; and `--ray local` runs with no network at all.
+index; files are shipped when asked; a node that declares a GPU gets the embedding
+actor, which falls back to the CPU and says so; and `--ray local` runs with no network
+at all.
 """
 
 from __future__ import annotations
@@ -132,6 +134,32 @@ def test_two_nodes_embed_and_the_index_equals_a_local_build(ray_cluster, real_in
     assert "2 embedding actors on CPU (1 thread each)" in ran.stderr
     assert f"onnxruntime's CPUExecutionProvider {sum(map(int, counts.values()))}" in ran.stderr
 
+    assert_same_index(paths.index, real_index.index, _dev_questions())
+
+
+@pytest.mark.e2e
+def test_a_node_with_a_gpu_gets_the_embedding_actor(ray_cluster, real_index: Paths,
+                                                    tmp_path: Path):
+    """A node that reports a GPU (declared to Ray: this machine has none) joins: the run
+    plans one embedding actor per GPU, Ray places it on that node, and the actor asks
+    onnxruntime for CUDA. The `onnxruntime` wheel qa installs has no CUDA provider, so
+    the actor runs on the CPU, and the run says so and what to install. The index still
+    equals a local build."""
+    gpu_node = ray_cluster.add_node(**NODE, num_gpus=1)
+    try:
+        ray_cluster.wait_for_nodes()
+        paths = _corpus(tmp_path)
+        ran = run_qa_process(paths, "index", "--ray", ray_cluster.address)
+    finally:
+        ray_cluster.remove_node(gpu_node)
+    assert ran.returncode == 0, ran.stderr
+    assert "3 nodes, 3 CPUs, 1 GPUs" in ran.stderr
+    assert "1 embedding actor on CUDA (1 thread each)" in ran.stderr
+    per_node = re.search(r"passages embedded per node: (.*)", ran.stderr).group(1)
+    assert per_node.split("/")[1].split()[0] == gpu_node.node_id[:8], per_node
+    assert "," not in per_node  # the GPU node's actor embedded everything
+    assert re.search(r"onnxruntime's CPUExecutionProvider \d+; some GPU actors ran on the CPU:"
+                     r" install onnxruntime-gpu", ran.stderr), ran.stderr
     assert_same_index(paths.index, real_index.index, _dev_questions())
 
 

@@ -72,6 +72,7 @@ class RayRun:
     actors: int
     device: str
     threads: int  # each actor's CPUs, and its onnxruntime intra-op threads
+    chunkers: int  # loading-and-chunking tasks at a time
     read_by_path: int = 0
     shipped: int = 0
 
@@ -181,16 +182,15 @@ class RayIndexer:
         model = CorpusFile(encoder.name, str(encoder), stat.st_size, stat.st_mtime_ns)
         spec = ActorSpec(self.make_embedder, model, server, self.options.files, run.threads,
                          run.device)
-        # One loading-and-chunking task at a time per embedding actor: a task chunks a
-        # block many times faster than an actor embeds it, and more of them at once only
-        # take CPU from the actors (bench/ray_indexing.py, docs/ray-indexing-run7.txt).
         dataset = dataset.map_batches(
             prepare_block, fn_kwargs={"server": server, "mode": self.options.files},
             batch_size=None, batch_format="pyarrow", num_cpus=0,
-            compute=ray.data.TaskPoolStrategy(size=run.actors),
+            compute=ray.data.TaskPoolStrategy(size=run.chunkers),
         ).map_batches(
+            # A block at a time; Ray Data asks actors given GPUs for a batch size in rows,
+            # and a block holds at most `per_block` documents.
             EmbedActor, fn_constructor_args=(spec,),
-            batch_size=None, batch_format="pyarrow",
+            batch_size=per_block if run.device == "cuda" else None, batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(size=run.actors),
             num_cpus=run.threads, num_gpus=1 if run.device == "cuda" else 0,
         )
@@ -213,13 +213,19 @@ def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
     """One embedding actor per GPU when the cluster has GPUs (one CPU each), else actors
     of `threads` CPUs each, as many as the nodes' CPUs hold. `threads` defaults to the
     smallest node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each
-    actor loads the model once for as many CPUs as it uses well."""
+    actor loads the model once for as many CPUs as it uses well.
+
+    On CPUs, one loading-and-chunking task at a time per embedding actor: a task chunks
+    a block many times faster than an actor embeds it, and more of them at once only
+    take CPU from the actors (bench/ray_indexing.py, docs/ray-indexing-run7.txt). With
+    GPUs the CPUs left beside the GPU actors all load and chunk: a GPU embeds a block
+    far faster than a CPU core chunks it (an expectation: this machine has no GPU)."""
     if joined.gpus:
-        return RayRun(joined, joined.gpus, "cuda", 1)
+        return RayRun(joined, joined.gpus, "cuda", 1, max(1, joined.cpus - joined.gpus))
     sizes = [n for n in joined.node_cpus if n > 0] or [1]
     threads = options.threads or min(min(sizes), MAX_ACTOR_THREADS)
     actors = sum(n // threads for n in sizes)
     if not actors:
         raise QaError(f"--ray-threads {threads}: no node of the cluster has {threads} CPUs"
                       f" (the largest has {max(sizes)})")
-    return RayRun(joined, actors, "cpu", threads)
+    return RayRun(joined, actors, "cpu", threads, actors)
