@@ -4,18 +4,26 @@ CPU each), started by the tests, on the loopback interface, in the test's tmp di
 Checked: embedding runs on both nodes; the index equals a local build (documents,
 passages, offsets, vectors within 1e-5, answers to the dev questions); bad files are
 named and skipped as locally; killing the worker node mid-run still ends in a complete
-index; files are shipped when asked; a node that declares a GPU gets the embedding
+index; so does killing the driver, and the next run's progress bar counts the passages
+it commits; files are shipped when asked; a node that declares a GPU gets the embedding
 actor, which falls back to the CPU and says so; and `--ray local` runs with no network
 at all.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import pty
 import re
 import secrets
 import shutil
+import signal
+import struct
 import subprocess
+import termios
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -197,14 +205,89 @@ def test_worker_node_killed_mid_run_the_index_still_ends_complete(ray_cluster,
     assert committed_at_kill and committed_at_kill[0] < total  # the kill landed mid-run
     assert len(report.added) == 10 and report.chunks_embedded == total
 
-    want = index_content(real_index.index, None, [])
-    got = index_content(paths.index, None, [])
-    assert got["docs"] == sorted(
-        (f"c{n}-{p}" if n else p, sha, title) for n in range(2) for p, sha, title in want["docs"])
-    reference = stored_vectors(real_index.index)
-    for (kind, path, start), vector in stored_vectors(paths.index).items():
-        original = reference[(kind, re.sub(r"^c\d-", "", path), start)]
+    _assert_copies_of(real_index.index, paths.index, copies=2)
+
+
+def _assert_copies_of(reference: Path, index: Path, copies: int) -> None:
+    """`index` holds the reference's documents `copies` times (copy n named `cN-NAME`,
+    copy 0 as it is), each passage and sentence vector within 1e-5 of the reference's."""
+    want = index_content(reference, None, [])
+    got = index_content(index, None, [])
+    assert got["docs"] == sorted((f"c{n}-{p}" if n else p, sha, title)
+                                 for n in range(copies) for p, sha, title in want["docs"])
+    vectors = stored_vectors(reference)
+    for (kind, path, start), vector in stored_vectors(index).items():
+        original = vectors[(kind, re.sub(r"^c\d-", "", path), start)]
         assert_close_vector((kind, path, start), vector, original)
+
+
+def _chunks(paths: Paths) -> int:
+    store = Store(live(paths.index) / STORE_FILE)
+    try:
+        return store.count("chunks")
+    finally:
+        store.close()
+
+
+BAR = re.compile(r"Indexing: (\d+)chunk")  # tqdm's bar when the total is not known
+
+
+def _on_a_terminal(command: list[str], env: dict[str, str],
+                   kill_when: Callable[[str], bool] = lambda written: False) -> tuple[int, str]:
+    """Run `command` with its stderr on a pseudo-terminal of 100 columns, where qa shows
+    its progress bar, killing it once `kill_when(what it wrote)`; its exit status and
+    what it wrote there."""
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=side)
+    os.close(side)
+    written = b""
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # EIO: every writer has closed its end
+            break
+        if not data:
+            break
+        written += data
+        if proc.poll() is None and kill_when(written.decode(errors="replace")):
+            proc.kill()
+    os.close(main)
+    return proc.wait(timeout=300), written.decode(errors="replace")
+
+
+def _bar_count(written: str) -> int:
+    counts = BAR.findall(written)
+    return int(counts[-1]) if counts else 0
+
+
+@pytest.mark.e2e
+def test_the_driver_killed_mid_run_loses_nothing_and_its_bar_counts_passages(
+        ray_cluster, index_copy: Paths, real_index: Paths):
+    """`qa index --ray` (a real process, the real model) embeds four new copies of the
+    corpus (296 passages, two batches) and is killed once its progress bar shows the
+    first batch committed: that batch stays in the index, which answers. The next run
+    commits the rest, its bar counting exactly the passages it adds, and every passage
+    of the copies has the local build's vectors."""
+    for n in range(1, 5):
+        for src in sorted(CORPUS.glob("*.md")):
+            shutil.copy(src, index_copy.corpus / f"c{n}-{src.name}")
+    env = {**os.environ, "QA_CORPUS": str(index_copy.corpus),
+           "QA_INDEX": str(index_copy.index)}
+    command = [*QA, "index", "--ray", ray_cluster.address]
+    before = _chunks(index_copy)
+    status, written = _on_a_terminal(command, env, kill_when=lambda w: _bar_count(w) > 0)
+    assert status == -signal.SIGKILL, f"the run ended before the kill: {written}"
+    shown = _bar_count(written)
+    assert before + shown <= _chunks(index_copy) < before * 5, written  # some, not all
+    answer = run_qa(index_copy, "ask", "--no-update", "--json", "why did Baku reject mediators?")
+    assert answer.returncode == 0 and json.loads(answer.stdout)["results"], answer.stderr
+
+    committed = _chunks(index_copy)
+    status, written = _on_a_terminal(command, env)
+    assert status == 0, written
+    assert _bar_count(written) == _chunks(index_copy) - committed > 0, written
+    _assert_copies_of(real_index.index, index_copy.index, copies=5)
 
 
 @pytest.mark.e2e
