@@ -5,9 +5,9 @@ Checked: embedding runs on both nodes; the index equals a local build (documents
 passages, offsets, vectors within 1e-5, answers to the dev questions); bad files are
 named and skipped as locally; killing the worker node mid-run still ends in a complete
 index; so does killing the driver, and the next run's progress bar counts the passages
-it commits; files are shipped when asked; a node that declares a GPU gets the embedding
-actor, which falls back to the CPU and says so; and `--ray local` runs with no network
-at all.
+it commits; `qa add` runs on the cluster too; files are shipped when asked; a node that
+declares a GPU gets the embedding actor, which falls back to the CPU and says so; and
+`--ray local` runs with no network at all.
 """
 
 from __future__ import annotations
@@ -288,6 +288,24 @@ def test_the_driver_killed_mid_run_loses_nothing_and_its_bar_counts_passages(
     assert status == 0, written
     assert _bar_count(written) == _chunks(index_copy) - committed > 0, written
     _assert_copies_of(real_index.index, index_copy.index, copies=5)
+
+
+@pytest.mark.e2e
+def test_qa_add_runs_on_the_cluster_named_by_qa_ray_address(ray_cluster, index_copy: Paths,
+                                                            tmp_path: Path):
+    """`qa add FILE` with QA_RAY_ADDRESS set (a real process, the real model): the
+    file is copied into the corpus, embedded on the cluster, and answers a question."""
+    note = tmp_path / "ray-note.md"
+    note.write_text("# Survey note\n\nThe joint commission mapped the ceasefire line with"
+                    " drones over eleven days in March.\n", encoding="utf-8")
+    ran = run_qa_process(index_copy, "add", str(note),
+                         env={"QA_RAY_ADDRESS": ray_cluster.address})
+    assert ran.returncode == 0, ran.stderr
+    assert "qa: ray: 2 embedding actors on CPU" in ran.stderr
+    assert "added 1, updated 0, removed 0, unchanged 0" in ran.stdout
+    answer = run_qa(index_copy, "ask", "--no-update", "--json",
+                    "how long did the commission take to map the ceasefire line?")
+    assert json.loads(answer.stdout)["results"][0]["doc"] == "ray-note.md", answer.stdout
 
 
 @pytest.mark.e2e
