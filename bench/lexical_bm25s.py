@@ -3,6 +3,7 @@ budget at a million passages, and with tantivy's ranking?
 
 Usage: .venv/bin/pip install -e ".[bench]"     (bm25s and numba; not qa's dependencies)
        .venv/bin/python bench/lexical_bm25s.py --index DIR [--queries 150]
+                                               [--tantivy-lengths]
 
 On an index `bench/scale.py` built (DIR is its index folder), reads every live passage
 (the store's `chunks`) with its document's title, analyses them with qa's own analyzer
@@ -30,6 +31,9 @@ constant factor k1 + 1 of tantivy's tf part; tantivy also stores each passage's 
 in one byte, rounded down, so its scores are not exactly those of the true lengths),
 and, for tantivy's top 10 that bm25s's top 10 leaves out, how far below bm25s's 10th
 score bm25s puts them (small gaps: near-ties that the lengths' rounding reorders).
+With --tantivy-lengths, bm25s scores each passage on its length as tantivy stores it
+(rounded down to one of 256 values, Lucene's one-byte scheme; the average length stays
+the exact one, as tantivy's), to see whether that rounding is the whole difference.
 
 The lexical folder is copied into a temporary folder first: nothing is written in DIR.
 """
@@ -37,6 +41,7 @@ The lexical folder is copied into a temporary folder first: nothing is written i
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
 import shutil
 import sqlite3
@@ -70,6 +75,32 @@ def memory_mb() -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in
                   Path("/proc/self/status").read_text().splitlines() if ":" in line)
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def round_lengths_as_tantivy() -> None:
+    """Make bm25s's builds score a passage on its length as tantivy's fieldnorm stores
+    it: one byte, 0 to 39 exactly, then 3 significant bits (Lucene's SmallFloat
+    `intToByte4`, kept in tantivy's `fieldnorm/code.rs`), rounded down."""
+
+    def decoded(code: int) -> int:
+        if code < 24:
+            return code
+        bits, shift = (code - 24) & 7, (code - 24) >> 3
+        return 24 + (bits if shift == 0 else (bits | 8) << (shift - 1))
+
+    table = [decoded(code) for code in range(256)]
+    select = bm25s.scoring._select_tfc_scorer
+
+    def rounded_select(method: str) -> Callable[..., object]:
+        tfc = select(method)
+
+        def rounded(tf_array, l_d, l_avg, k1, b, delta=None):  # type: ignore[no-untyped-def]
+            length = table[bisect.bisect_right(table, l_d) - 1]
+            return tfc(tf_array=tf_array, l_d=length, l_avg=l_avg, k1=k1, b=b, delta=delta)
+
+        return rounded
+
+    bm25s.scoring._select_tfc_scorer = rounded_select
 
 
 def passages(store: Path) -> tuple[np.ndarray, list[array], list[array], dict[str, int],
@@ -159,18 +190,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--queries", type=int, default=150)
+    parser.add_argument("--tantivy-lengths", action="store_true")
     args = parser.parse_args()
+    if args.tantivy_lengths:
+        round_lengths_as_tantivy()
     generation = current_generation(args.index)
     if generation is None:
         sys.exit(f"--index {args.index}: no index there; build one with bench/scale.py")
     copy = Path(tempfile.mkdtemp(prefix="lexical-bm25s-"))
     try:
-        run(generation, copy / LEXICAL_DIR, args.queries)
+        run(generation, copy / LEXICAL_DIR, args.queries, args.tantivy_lengths)
     finally:
         shutil.rmtree(copy, ignore_errors=True)
 
 
-def run(generation: Path, lexical_copy: Path, count: int) -> None:
+def run(generation: Path, lexical_copy: Path, count: int, tantivy_lengths: bool) -> None:
     shutil.copytree(generation / LEXICAL_DIR, lexical_copy,
                     ignore=shutil.ignore_patterns(".tantivy-*.lock"))
     index = lexical.LexicalIndex(lexical_copy)
@@ -201,7 +235,8 @@ def run(generation: Path, lexical_copy: Path, count: int) -> None:
     rss_joined, peak = memory_mb()
     print(f"bm25s {bm25s.__version__} tantivy-py (pinned 0.25) passages={len(chunk_ids)} "
           f"tantivy_docs={index.count()} body_tokens={tokens} body_terms={len(body_vocab)} "
-          f"title_terms={len(title_vocab)} stored_scores={len(scores['data'])}")
+          f"title_terms={len(title_vocab)} stored_scores={len(scores['data'])} "
+          f"bm25s_lengths={'as tantivy stores them' if tantivy_lengths else 'exact'}")
     print(f"build: analyse (qa's analyzer, from SQLite) {tokenize_s:.1f} s, bm25s body "
           f"{body_s:.1f} s, bm25s titles {title_s:.1f} s")
     print(f"memory: RSS {rss_start:.0f} MB before, {rss_tokens:.0f} MB with the term ids, "
