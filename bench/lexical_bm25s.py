@@ -60,7 +60,7 @@ import tantivy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from lexical_pruning import report, timed  # noqa: E402
+from lexical_pruning import memory_mb, report, timed  # noqa: E402
 from scale import questions  # noqa: E402
 
 from qa.index import lexical  # noqa: E402
@@ -68,13 +68,6 @@ from qa.index.layout import LEXICAL_DIR, STORE_FILE, current_generation  # noqa:
 
 K = 100
 K1, B = 1.2, 0.75
-
-
-def memory_mb() -> tuple[float, float]:
-    """This process's resident set now and its peak so far (VmRSS, VmHWM), in MB."""
-    fields = dict(line.split(":", 1) for line in
-                  Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
 def round_lengths_as_tantivy() -> None:

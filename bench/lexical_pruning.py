@@ -95,6 +95,13 @@ def timed(times: dict[str, list[float]], key: str, work: Callable[[], object]) -
     return result
 
 
+def memory_mb() -> tuple[float, float]:
+    """This process's resident set now and its peak so far (VmRSS, VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in
+                  Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
 def report(times: dict[str, list[float]]) -> None:
     for key, values in times.items():
         values = sorted(values)
