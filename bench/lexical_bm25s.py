@@ -60,7 +60,7 @@ import tantivy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from lexical_pruning import memory_mb, report, timed  # noqa: E402
+from lexical_pruning import agreement, memory_mb, report, timed  # noqa: E402
 from scale import questions  # noqa: E402
 
 from qa.index import lexical  # noqa: E402
@@ -149,27 +149,21 @@ def body_query(found: list[str]) -> tantivy.Query:
          for t in found])
 
 
-def agreement(name: str, tantivy_hits: list[list[tuple[int, float]]],
-              bm25s_hits: list[list[tuple[int, float]]],
-              exact: list[dict[int, float]]) -> None:
-    """Top-10 and top-100 overlaps, same top 1, and tantivy's score over bm25s's x (k1+1)
-    for tantivy's top 100 (`exact`: bm25s's score of every passage, by chunk id)."""
-    top10, top100, first, ratios, gaps = [], [], 0, [], []
+def score_agreement(name: str, tantivy_hits: list[list[tuple[int, float]]],
+                    bm25s_hits: list[list[tuple[int, float]]],
+                    exact: list[dict[int, float]]) -> None:
+    """The overlaps (`agreement`), then tantivy's score over bm25s's x (k1+1) for
+    tantivy's top 100 (`exact`: bm25s's score of every passage, by chunk id)."""
+    agreement(name, tantivy_hits, bm25s_hits)
+    ratios, gaps = [], []
     for ours, theirs, scores in zip(tantivy_hits, bm25s_hits, exact, strict=True):
         a, b = [c for c, _ in ours], [c for c, _ in theirs]
-        if not a and not b:
-            continue
-        top10.append(len(set(a[:10]) & set(b[:10])) / max(len(a[:10]), 1))
-        top100.append(len(set(a) & set(b)) / max(len(a), 1))
-        first += bool(a and b and a[0] == b[0])
         ratios += [score / ((K1 + 1) * scores[c]) for c, score in ours if scores.get(c)]
         # how far below bm25s's own 10th score bm25s puts tantivy's top 10 it left out
         tenth = theirs[min(9, len(theirs) - 1)][1] if theirs else 0.0
         gaps += [1 - scores.get(c, 0.0) / tenth for c in a[:10] if c not in b[:10] and tenth]
     ratios_sorted = sorted(ratios)
     spread = [abs(r - 1) for r in ratios]
-    print(f"agreement {name}: questions={len(top10)} top10_overlap={statistics.mean(top10):.3f} "
-          f"top100_overlap={statistics.mean(top100):.3f} same_top1={first / len(top10):.3f}")
     print(f"  score tantivy/(bm25s*(k1+1)) over tantivy's top 100: "
           f"median={statistics.median(ratios):.4f} min={ratios_sorted[0]:.4f} "
           f"max={ratios_sorted[-1]:.4f} mean |1-r|={statistics.mean(spread):.4f}")
@@ -287,8 +281,8 @@ def run(generation: Path, lexical_copy: Path, count: int, tantivy_lengths: bool)
             every = engines["numba"].get_scores(ids) if ids else None
             exact.append({c: float(every[row_of[c]]) for c, _ in ours} if ids else {})
         for name in ("bm25s numpy", "bm25s numba"):
-            agreement(f"{kind}: tantivy vs {name}", hits[f"{kind}: tantivy"],
-                      hits[f"{kind}: {name}"], exact)
+            score_agreement(f"{kind}: tantivy vs {name}", hits[f"{kind}: tantivy"],
+                            hits[f"{kind}: {name}"], exact)
         tie = sum(1 for ours in hits[f"{kind}: tantivy"]
                   if len(ours) == K and ours[-2][1] == ours[-1][1])
         print(f"  {kind}: tantivy top 100s with a tie at the 100th score: {tie}")

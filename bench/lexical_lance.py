@@ -62,7 +62,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from lexical_pruning import memory_mb, report, timed  # noqa: E402
+from lexical_pruning import agreement, memory_mb, report, timed  # noqa: E402
 from scale import questions  # noqa: E402
 
 from qa.index import lexical  # noqa: E402
@@ -180,19 +180,6 @@ def lance_query(kind: str, found: list[str]) -> Any:
         return MultiMatchQuery(text, ["body", "title"], boosts=[1.0, lexical.TITLE_BOOST])
     return BooleanQuery([(Occur.SHOULD, MatchQuery(text, "body")),
                          (Occur.SHOULD, MatchQuery(text, "title", boost=lexical.TITLE_BOOST))])
-
-
-def agreement(name: str, ours: list[Hits], theirs: list[Hits]) -> None:
-    top10, top100, first = [], [], 0
-    for a_hits, b_hits in zip(ours, theirs, strict=True):
-        a, b = [c for c, _ in a_hits], [c for c, _ in b_hits]
-        if not a and not b:
-            continue
-        top10.append(len(set(a[:10]) & set(b[:10])) / max(len(a[:10]), 1))
-        top100.append(len(set(a) & set(b)) / max(len(a), 1))
-        first += bool(a and b and a[0] == b[0])
-    print(f"agreement {name}: questions={len(top10)} top10_overlap={statistics.mean(top10):.3f} "
-          f"top100_overlap={statistics.mean(top100):.3f} same_top1={first / len(top10):.3f}")
 
 
 def main() -> None:

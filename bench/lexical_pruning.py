@@ -102,6 +102,23 @@ def memory_mb() -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+def agreement(name: str, ours: list[list[tuple[int, float]]],
+              theirs: list[list[tuple[int, float]]]) -> None:
+    """Print how far another engine's top 100s (`theirs`) agree with tantivy's (`ours`),
+    question by question: mean top-10 and top-100 overlaps, and how often the top 1 is
+    the same."""
+    top10, top100, first = [], [], 0
+    for a_hits, b_hits in zip(ours, theirs, strict=True):
+        a, b = [c for c, _ in a_hits], [c for c, _ in b_hits]
+        if not a and not b:
+            continue
+        top10.append(len(set(a[:10]) & set(b[:10])) / max(len(a[:10]), 1))
+        top100.append(len(set(a) & set(b)) / max(len(a), 1))
+        first += bool(a and b and a[0] == b[0])
+    print(f"agreement {name}: questions={len(top10)} top10_overlap={statistics.mean(top10):.3f} "
+          f"top100_overlap={statistics.mean(top100):.3f} same_top1={first / len(top10):.3f}")
+
+
 def report(times: dict[str, list[float]]) -> None:
     for key, values in times.items():
         values = sorted(values)
