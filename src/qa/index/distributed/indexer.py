@@ -1,6 +1,6 @@
 """RayIndexer: the files of an update become a Ray Dataset; the driver commits results.
 
-    files needing work -> from_items -> map_batches(prepare_block)   Ray tasks
+    files needing work -> from_items -> map_batches(ChunkActor)      actor pool, 0 CPUs
                                      -> map_batches(EmbedActor)      actor pool
                                      -> iter_batches on the driver   -> BatchCommitter
 
@@ -27,10 +27,10 @@ from qa.errors import QaError
 from qa.index.distributed import cluster, files, watch
 from qa.index.distributed.stages import (
     ActorSpec,
+    ChunkActor,
     EmbedActor,
     EmbedderFactory,
     Outcome,
-    prepare_block,
     read_outcomes,
     real_embedder,
     work_rows,
@@ -72,7 +72,7 @@ class RayRun:
     actors: int
     device: str
     threads: int  # each actor's CPUs, and its onnxruntime intra-op threads
-    chunkers: int  # loading-and-chunking tasks at a time
+    chunkers: int  # loading-and-chunking actors (blocks chunked at a time)
     read_by_path: int = 0
     shipped: int = 0
 
@@ -183,9 +183,9 @@ class RayIndexer:
         spec = ActorSpec(self.make_embedder, model, server, self.options.files, run.threads,
                          run.device)
         dataset = dataset.map_batches(
-            prepare_block, fn_kwargs={"server": server, "mode": self.options.files},
+            ChunkActor, fn_constructor_args=(server, self.options.files),
             batch_size=None, batch_format="pyarrow", num_cpus=0,
-            compute=ray.data.TaskPoolStrategy(size=run.chunkers),
+            compute=ray.data.ActorPoolStrategy(size=run.chunkers),
         ).map_batches(
             # A block at a time; Ray Data asks actors given GPUs for a batch size in rows,
             # and a block holds at most `per_block` documents.
@@ -215,7 +215,7 @@ def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
     smallest node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each
     actor loads the model once for as many CPUs as it uses well.
 
-    On CPUs, one loading-and-chunking task at a time per embedding actor: a task chunks
+    On CPUs, one loading-and-chunking actor per embedding actor: it chunks
     a block many times faster than an actor embeds it, and more of them at once only
     take CPU from the actors (bench/ray_indexing.py, docs/ray-indexing-run7.txt). With
     GPUs the CPUs left beside the GPU actors all load and chunk: a GPU embeds a block
