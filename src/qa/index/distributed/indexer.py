@@ -175,7 +175,7 @@ class RayIndexer:
         context.enable_progress_bars = False  # the committed-passages bar is ours
         context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
         per_block = max(1, min(MAX_DOCS_PER_BLOCK, len(work) // (run.actors * BLOCKS_PER_ACTOR)))
-        dataset = ray.data.from_items(work_rows(work),
+        dataset = ray.data.from_items(work_rows(largest_first(work)),
                                       override_num_blocks=math.ceil(len(work) / per_block))
         server = files.start_file_server()
         stat = encoder.stat()
@@ -191,7 +191,8 @@ class RayIndexer:
             # and a block holds at most `per_block` documents.
             EmbedActor, fn_constructor_args=(spec,),
             batch_size=per_block if run.device == "cuda" else None, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=run.actors),
+            compute=ray.data.ActorPoolStrategy(
+                size=run.actors, max_tasks_in_flight_per_actor=_blocks_in_flight(run)),
             num_cpus=run.threads, num_gpus=1 if run.device == "cuda" else 0,
         )
         blocks = dataset.iter_batches(batch_size=None, batch_format="pyarrow")
@@ -207,6 +208,23 @@ class RayIndexer:
             last = str(exc).strip().splitlines()[-1]
             raise QaError(f"--ray {self.options.address}: the run failed on the cluster:"
                           f" {last}") from None
+
+
+def largest_first(work: list[FileWork]) -> list[FileWork]:
+    """The files by size, largest first, so that the blocks that end the run are the
+    cheapest: the last block embeds alone while the other actors have nothing left, and
+    the smaller it is, the shorter that tail (longest-processing-time-first)."""
+    return sorted(work, key=lambda w: w.file.size, reverse=True)
+
+
+def _blocks_in_flight(run: RayRun) -> int | None:
+    """Blocks Ray Data may give a CPU embedding actor at once: one. A CPU actor takes
+    seconds per block, so a second one queued behind it gains nothing, and it waits
+    there while another actor is idle (Ray Data prefers the actor on the node holding
+    the block, up to this limit): at the start, and at the end of the run. GPU actors
+    keep Ray Data's default (two), their blocks being short enough that dispatching
+    the next one only when the last is done would leave the GPU waiting."""
+    return None if run.device == "cuda" else 1
 
 
 def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
