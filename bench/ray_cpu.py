@@ -46,7 +46,9 @@ def kind(pid: int, root: int) -> str:
         name = first[5:]
         if "EmbedActor" in name:
             return "embedding actor"
-        if "prepare_block" in name or name == "IDLE":
+        if "ChunkActor" in name:
+            return "loading-and-chunking actors"
+        if "prepare_block" in name or name == "IDLE":  # tasks, before the ChunkActor
             return "task workers (load, chunk)"
         return f"ray::{name.split('(')[0].split('.')[0]}"
     return Path(first).name or "?"

@@ -18,6 +18,10 @@ Every configuration embeds with the same ONNX model:
   ray-local-before  ray-local, with the code of git revision --before REV (its src/ first
                 on PYTHONPATH, for the driver and Ray's workers): a change measured side
                 by side with what it changed, in the same run
+  ray-2w-before ray-2w, with the code of --before REV: on the running cluster the
+                workers get that PYTHONPATH from the job's runtime environment
+                (RAY_JOB_CONFIG_JSON_ENV_VAR, which ray.init reads), as their raylets
+                were started with this process's environment
 
 The two clusters run on the loopback interface, in a temporary RAY_TMPDIR, for the
 whole run. Each round runs every configuration once, in a rotated order; medians over
@@ -29,6 +33,7 @@ model load), and throughput beyond it: passages / (time - fixed cost).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -42,7 +47,9 @@ from revisions import checkout
 
 REPO = Path(__file__).resolve().parents[1]
 SCIFACT = REPO.parent / "shared" / "benchmarks" / "scifact"
-CONFIGS = ("local", "ray-local", "ray-local-1t", "ray-1w", "ray-2w", "ray-local-before")
+CONFIGS = ("local", "ray-local", "ray-local-1t", "ray-1w", "ray-2w", "ray-local-before",
+           "ray-2w-before")
+BEFORE = ("ray-local-before", "ray-2w-before")
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
            "RAY_BACKEND_LOG_LEVEL": "fatal"}
 NODE = {"node_ip_address": "127.0.0.1", "include_dashboard": False}
@@ -110,6 +117,16 @@ def seed_encoder(indexes: list[Path]) -> None:
         shutil.copy(first, target)
 
 
+def before_envs(src: Path) -> dict[str, dict[str, str]]:
+    """The environment of each -before config: `src` first on the driver's PYTHONPATH,
+    and on its Ray workers' (a cluster it starts inherits the driver's environment; the
+    workers of a running one get it from the job's runtime environment)."""
+    job = {"runtime_env": {"env_vars": {"PYTHONPATH": str(src)}}}
+    return {"ray-local-before": {"PYTHONPATH": str(src)},
+            "ray-2w-before": {"PYTHONPATH": str(src),
+                              "RAY_JOB_CONFIG_JSON_ENV_VAR": json.dumps(job)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=4)
@@ -117,14 +134,14 @@ def main() -> None:
                         help="the first N SciFact abstracts instead of copies of corpus/")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--configs", nargs="+", choices=CONFIGS,
-                        default=[c for c in CONFIGS if c != "ray-local-before"])
+                        default=[c for c in CONFIGS if c not in BEFORE])
     parser.add_argument("--before", metavar="REV",
-                        help="the git revision ray-local-before runs (e.g. HEAD~1)")
+                        help="the git revision the -before configs run (e.g. HEAD~1)")
     args = parser.parse_args()
     if args.configs[0] != "local":
         parser.error("--configs: the first must be local (the ratios are against it)")
-    if ("ray-local-before" in args.configs) != bool(args.before):
-        parser.error("--before REV and the ray-local-before config go together")
+    if bool(set(BEFORE) & set(args.configs)) != bool(args.before):
+        parser.error("--before REV and a -before config go together")
     with tempfile.TemporaryDirectory(prefix="qa-ray-") as tmp:
         base = Path(tmp)
         os.environ.update({**RAY_ENV, "RAY_TMPDIR": str(base)})
@@ -138,13 +155,14 @@ def main() -> None:
             for extra in sorted((base / "one").glob("*.md"))[1:]:
                 extra.unlink()
         clusters = {workers: start_cluster(workers, base / "ray")
-                    for workers, name in ((1, "ray-1w"), (2, "ray-2w")) if name in args.configs}
-        envs = {"ray-local-before": {"PYTHONPATH": str(checkout(args.before, base))}
-                if args.before else {}}
+                    for workers, name in ((1, "ray-1w"), (2, "ray-2w"))
+                    if {name, f"{name}-before"} & set(args.configs)}
+        envs = before_envs(checkout(args.before, base)) if args.before else {}
         known = {"local": [], "ray-local": ["--ray", "local"],
                  "ray-local-before": ["--ray", "local"],
                  "ray-local-1t": ["--ray", "local", "--ray-threads", "1"],
-                 **{f"ray-{n}w": ["--ray", c.address] for n, c in clusters.items()}}
+                 **{f"ray-{n}w": ["--ray", c.address] for n, c in clusters.items()},
+                 **{f"ray-{n}w-before": ["--ray", c.address] for n, c in clusters.items()}}
         configs = {name: known[name] for name in args.configs}
         times: dict[tuple[str, str], list[float]] = {}
         passages: dict[str, int] = {}

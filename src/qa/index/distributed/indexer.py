@@ -1,6 +1,6 @@
 """RayIndexer: the files of an update become a Ray Dataset; the driver commits results.
 
-    files needing work -> from_items -> map_batches(prepare_block)   Ray tasks
+    files needing work -> from_items -> map_batches(ChunkActor)      actor pool, 0 CPUs
                                      -> map_batches(EmbedActor)      actor pool
                                      -> iter_batches on the driver   -> BatchCommitter
 
@@ -27,10 +27,10 @@ from qa.errors import QaError
 from qa.index.distributed import cluster, files, watch
 from qa.index.distributed.stages import (
     ActorSpec,
+    ChunkActor,
     EmbedActor,
     EmbedderFactory,
     Outcome,
-    prepare_block,
     read_outcomes,
     real_embedder,
     work_rows,
@@ -72,7 +72,7 @@ class RayRun:
     actors: int
     device: str
     threads: int  # each actor's CPUs, and its onnxruntime intra-op threads
-    chunkers: int  # loading-and-chunking tasks at a time
+    chunkers: int  # loading-and-chunking actors (blocks chunked at a time)
     read_by_path: int = 0
     shipped: int = 0
 
@@ -175,7 +175,7 @@ class RayIndexer:
         context.enable_progress_bars = False  # the committed-passages bar is ours
         context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
         per_block = max(1, min(MAX_DOCS_PER_BLOCK, len(work) // (run.actors * BLOCKS_PER_ACTOR)))
-        dataset = ray.data.from_items(work_rows(work),
+        dataset = ray.data.from_items(work_rows(largest_first(work)),
                                       override_num_blocks=math.ceil(len(work) / per_block))
         server = files.start_file_server()
         stat = encoder.stat()
@@ -183,15 +183,16 @@ class RayIndexer:
         spec = ActorSpec(self.make_embedder, model, server, self.options.files, run.threads,
                          run.device)
         dataset = dataset.map_batches(
-            prepare_block, fn_kwargs={"server": server, "mode": self.options.files},
+            ChunkActor, fn_constructor_args=(server, self.options.files),
             batch_size=None, batch_format="pyarrow", num_cpus=0,
-            compute=ray.data.TaskPoolStrategy(size=run.chunkers),
+            compute=ray.data.ActorPoolStrategy(size=run.chunkers),
         ).map_batches(
             # A block at a time; Ray Data asks actors given GPUs for a batch size in rows,
             # and a block holds at most `per_block` documents.
             EmbedActor, fn_constructor_args=(spec,),
             batch_size=per_block if run.device == "cuda" else None, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=run.actors),
+            compute=ray.data.ActorPoolStrategy(
+                size=run.actors, max_tasks_in_flight_per_actor=_blocks_in_flight(run)),
             num_cpus=run.threads, num_gpus=1 if run.device == "cuda" else 0,
         )
         blocks = dataset.iter_batches(batch_size=None, batch_format="pyarrow")
@@ -209,13 +210,30 @@ class RayIndexer:
                           f" {last}") from None
 
 
+def largest_first(work: list[FileWork]) -> list[FileWork]:
+    """The files by size, largest first, so that the blocks that end the run are the
+    cheapest: the last block embeds alone while the other actors have nothing left, and
+    the smaller it is, the shorter that tail (longest-processing-time-first)."""
+    return sorted(work, key=lambda w: w.file.size, reverse=True)
+
+
+def _blocks_in_flight(run: RayRun) -> int | None:
+    """Blocks Ray Data may give a CPU embedding actor at once: one. A CPU actor takes
+    seconds per block, so a second one queued behind it gains nothing, and it waits
+    there while another actor is idle (Ray Data prefers the actor on the node holding
+    the block, up to this limit): at the start, and at the end of the run. GPU actors
+    keep Ray Data's default (two), their blocks being short enough that dispatching
+    the next one only when the last is done would leave the GPU waiting."""
+    return None if run.device == "cuda" else 1
+
+
 def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
     """One embedding actor per GPU when the cluster has GPUs (one CPU each), else actors
     of `threads` CPUs each, as many as the nodes' CPUs hold. `threads` defaults to the
     smallest node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each
     actor loads the model once for as many CPUs as it uses well.
 
-    On CPUs, one loading-and-chunking task at a time per embedding actor: a task chunks
+    On CPUs, one loading-and-chunking actor per embedding actor: it chunks
     a block many times faster than an actor embeds it, and more of them at once only
     take CPU from the actors (bench/ray_indexing.py, docs/ray-indexing-run7.txt). With
     GPUs the CPUs left beside the GPU actors all load and chunk: a GPU embeds a block

@@ -1,6 +1,13 @@
-"""The worker side of a Ray update: a task that loads and chunks a block of files, and
+"""The worker side of a Ray update: an actor that loads and chunks blocks of files, and
 an actor that embeds them with a model it loads once: the index's own ONNX model, with
 onnxruntime, exactly as a local update embeds (`qa.embed.document_embedder`).
+
+Loading and chunking run in long-lived actors (0 CPUs each), not in Ray tasks: a node
+keeps at most as many idle task workers as it has CPUs, and kills the others after about
+a second idle, so on a node whose CPUs the embedding actor holds (a 1-CPU worker node,
+or the head with 0 CPUs) nearly every task started a new Python process, which imports
+Ray, pyarrow and qa (seconds of CPU each) beside the embedding actors
+(docs/ray-indexing-run14.txt: 13 tasks ran in 9 processes).
 
 Rows carry one pickled `Outcome` each: Arrow has no type for a prepared document with
 its ragged vectors, and Ray's own fallback would pickle it anyway (warning per block).
@@ -56,8 +63,20 @@ def work_rows(work: list[FileWork]) -> list[dict[str, Any]]:
              "mtime_ns": w.file.mtime_ns, "stored_sha256": w.stored_sha256} for w in work]
 
 
+class ChunkActor:
+    """Ray actor: reads (`qa.index.distributed.files`), loads and chunks every block of
+    files it is given, in one process for the whole run."""
+
+    def __init__(self, server: Any, mode: str) -> None:
+        self.server = server
+        self.mode = mode
+
+    def __call__(self, block: pa.Table) -> pa.Table:
+        return prepare_block(block, self.server, self.mode)
+
+
 def prepare_block(block: pa.Table, server: Any, mode: str) -> pa.Table:
-    """Ray task: read (`qa.index.distributed.files`), load and chunk each file."""
+    """Read (`qa.index.distributed.files`), load and chunk each file of a block."""
     outcomes = []
     for row in block.to_pylist():
         work = FileWork(CorpusFile(row["rel"], row["abspath"], row["size"], row["mtime_ns"]),
