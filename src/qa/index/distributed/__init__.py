@@ -8,6 +8,6 @@ path may import it (import-linter).
 
   cluster.py   join or start a cluster, loopback-only when local, no usage stats
   files.py     how a file reaches a worker: by path (shared storage) or shipped
-  stages.py    the worker side: a loading-and-chunking task, an embedding actor
+  stages.py    the worker side: a loading-and-chunking actor, an embedding actor
   indexer.py   RayIndexer: the Dataset, streamed back and committed in batches
 """

@@ -7,7 +7,7 @@
 Streamed, not collected: the driver holds the list of files to do (paths and stats),
 the batch being committed and Ray's small prefetch; Ray Data's backpressure keeps the
 rest in the cluster's object stores. Ray retries the work of a worker or node that
-dies (tasks are retried, actors restarted, their lost blocks recomputed), so the index
+dies (its actors are restarted and their lost blocks recomputed), so the index
 ends complete. Each embedded document is committed through `job.committer`, exactly as
 a local update commits it.
 """
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from qa.index.preparation import FileWork
     from qa.index.writer import IndexJob
 
-MAX_DOCS_PER_BLOCK = 32  # a block is one task and one actor call
+MAX_DOCS_PER_BLOCK = 32  # a block is one call of each actor pool
 BLOCKS_PER_ACTOR = 4  # at least this many blocks per actor, for load balancing
 ACTOR_START_TIMEOUT_S = 600  # for the embedding actors to start and load the model
 MAX_ACTOR_THREADS = 2  # onnxruntime threads (and CPUs) per embedding actor

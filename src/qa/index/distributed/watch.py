@@ -1,10 +1,11 @@
 """Ending a Ray run that cannot progress, with one line that says why, not a silent hang.
 
-When a node dies, Ray reruns what it held: its tasks run again, its embedding actor
-restarts with the blocks it had been given, and a block embedded there but not yet read
-by the driver is recomputed by that actor. The restarted actor needs its CPUs on a live
-node. When none has them free (the cluster lost capacity, and the surviving actors keep
-theirs until Ray Data releases them idle), the actor waits, and so does the driver. It
+When a node dies, Ray reruns what it held: its loading-and-chunking and embedding
+actors restart with the blocks they had been given, and a block embedded there but not
+yet read by the driver is recomputed by that actor. A restarted embedding actor needs
+its CPUs on a live node (a chunking actor needs none). When none has them free (the
+cluster lost capacity, and the surviving actors keep theirs until Ray Data releases
+them idle), the actor waits, and so does the driver. It
 usually ends: a node joins (an operator, or an autoscaler), or the surviving actors run
 out of work and are released. When it does not, the run would hang for ever.
 
