@@ -46,6 +46,7 @@ from lexical_bm25s import (  # noqa: E402
     passages,
     round_lengths_as_tantivy,
 )
+from lexical_floor import print_times, use  # noqa: E402
 from scale import questions  # noqa: E402
 
 from qa.index import lexical  # noqa: E402
@@ -143,13 +144,9 @@ def main() -> None:
                                       "scores": LexicalIndex.scores},
              **{f"bm25s {backend}": patched(side, backend) for backend in args.backends}}
 
-    def use(name: str) -> None:
-        for method, call in codes[name].items():
-            setattr(LexicalIndex, method, call)
-
     tops: dict[str, list[list[int]]] = {name: [] for name in codes}
     for name in codes:  # warm: numba compiles, the pages of both come in
-        use(name)
+        use(codes[name])
         for question in asked:
             answer = searcher.search(question, 5)
             tops[name].append([h.passage.chunk_id for h in answer.hits])
@@ -159,15 +156,11 @@ def main() -> None:
             turn = (n + round_no) % len(codes)
             names = list(codes)[turn:] + list(codes)[:turn]
             for name in names:
-                use(name)
+                use(codes[name])
                 begin = time.perf_counter()
                 searcher.search(question, 5)
                 times[name].append(time.perf_counter() - begin)
-    for name, found in times.items():
-        found.sort()
-        p95 = found[min(len(found) - 1, int(0.95 * len(found)))]
-        print(f"{name:22} p50_ms={1000 * statistics.median(found):.1f}"
-              f" p95_ms={1000 * p95:.1f}")
+    print_times(times)
     shipped_name, *others = codes
     shipped = statistics.median(times[shipped_name])
     for name in others:

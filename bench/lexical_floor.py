@@ -56,6 +56,21 @@ def _frozen(value: Any) -> Any:
     return value
 
 
+def use(calls: dict[str, Callable[..., Any]]) -> None:
+    """Answer LexicalIndex's methods by `calls` (method name -> function) from now on."""
+    for name, call in calls.items():
+        setattr(LexicalIndex, name, call)
+
+
+def print_times(times: dict[str, list[float]]) -> None:
+    """One line per code: the median and p95 of its times (seconds), in ms."""
+    for name, found in times.items():
+        ordered = sorted(found)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        print(f"{name:22} p50_ms={1000 * statistics.median(ordered):.1f}"
+              f" p95_ms={1000 * p95:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
@@ -67,10 +82,6 @@ def main() -> None:
     searcher.search("warm up the query model", 5)
     real = {"search": LexicalIndex.search, "scores": LexicalIndex.scores}
     free = {name: cached(call) for name, call in real.items()}
-
-    def use(calls: dict[str, Callable[..., Any]]) -> None:
-        for name, call in calls.items():
-            setattr(LexicalIndex, name, call)
 
     use(free)
     for question in asked:  # fills the cache: the lexical side's own results
@@ -84,10 +95,7 @@ def main() -> None:
                 searcher.search(question, 5)
                 times[name].append(time.perf_counter() - start)
     use(real)
-    for name, found in times.items():
-        found.sort()
-        p95 = found[min(len(found) - 1, int(0.95 * len(found)))]
-        print(f"{name:18} p50_ms={1000 * statistics.median(found):.1f} p95_ms={1000 * p95:.1f}")
+    print_times(times)
     shipped, floor = (statistics.median(times[n]) for n in times)
     print(f"without the lexical side the median is {floor / shipped:.2f}x as shipped"
           f" ({len(asked)} questions x {args.rounds} rounds)")
