@@ -97,7 +97,8 @@ def test_questions_during_a_rebuild_are_answered_from_the_live_generation(
         assert app.screen is app.screen_stack[0]
         await wait_for(pilot, lambda: not app.searching)
         assert app.reindexing, "the rebuild was released too early"
-        assert threading.active_count() <= threads + 2, "each Enter parked a thread"
+        # At most the search worker and the searcher's two lexical threads are new.
+        assert threading.active_count() <= threads + 3, "each Enter parked a thread"
         assert app.results.answer is not None  # answered while the rebuild runs
         assert app.results.answer.question == "question 9 about Baku"
         await wait_for(pilot, lambda: all(worker.is_finished for worker in app.workers

@@ -108,10 +108,11 @@ class Searcher:
         self._dense_seq = -1
         self._acronyms: Expansion | None = None
         self._acronyms_seq = -1
-        # One worker thread for the lexical side, which overlaps the question's
-        # embedding and the pool's reads (`candidates`); one, since the query path
-        # runs each library on one thread (docs/scale.md).
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-lexical")
+        # Two worker threads for the lexical side: one finds its top while this thread
+        # embeds the question, the other scores the dense side's candidates while the
+        # first is still walking postings (`candidates`). Each library call runs on one
+        # thread (docs/scale.md), so at most two cores are busy at once: the machine's.
+        self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qa-lexical")
 
     @classmethod
     def opened(cls, index_dir: Path) -> Searcher:
@@ -219,31 +220,33 @@ class Searcher:
         (`search` runs it beside the question's embedding).
         The lexical side also looks for the long forms of the question's acronyms, and
         the acronyms of the long forms it spells out, as the corpus defines them.
-        BM25 of the dense side's other candidates runs in the searcher's worker thread
-        while this one orders the pool and reads their vectors back: tantivy and SQLite
-        release the GIL, so on two cores the two overlap.
+        BM25 of the dense side's candidates starts in the searcher's second worker
+        thread as soon as they are known, while the first still finds the lexical top:
+        waiting for that top to score only the candidates it lacks put the two tantivy
+        searches one after the other (tantivy and SQLite release the GIL, so on two
+        cores they overlap; `bench/warm_before.py` measured it, docs/scale.md).
         """
         lexical_index = self.lexical
         lexical_top, extra = started or self.start_lexical(question, depth, within)
         dense = self.dense.search(query_vector, depth, within)
+        scored = self._worker.submit(lexical_index.scores, question, sorted(dense), extra)
         lexical = dict(lexical_top.result())
-        lexical_missing = sorted(set(dense) - set(lexical))
-        scored = self._worker.submit(lexical_index.scores, question, lexical_missing, extra)
-        # Pool order breaks score ties: by document path and offset, never by chunk id,
-        # so results do not depend on the order in which documents were indexed.
-        keys = self.store.chunk_keys(set(dense) | set(lexical))
-        pool = sorted(keys, key=keys.__getitem__)
+        # Score ties are broken by document path and offset (`tie_keys`), never by
+        # chunk id, so results do not depend on the order documents were indexed in.
+        pool = sorted(set(dense) | set(lexical))
         missing_dense = [i for i in pool if i not in dense]
         if missing_dense:  # read back from the segments, which hold every live chunk
             ids, vecs = self.dense.vectors_of(np.array(missing_dense, dtype=np.int64))
             if len(ids):
                 dense.update(zip(ids.tolist(), (vecs @ query_vector).tolist(), strict=True))
             pool = [i for i in pool if i in dense]
-        lexical.update(scored.result())
+        for chunk_id, score in scored.result().items():  # the same BM25 as in the top
+            lexical.setdefault(chunk_id, score)
         return Candidates(
             np.array(pool, dtype=np.int64),
             np.array([dense[i] for i in pool], dtype=np.float64),
             np.array([lexical.get(i, 0.0) for i in pool], dtype=np.float64),
+            self.store.chunk_keys,
         )
 
     def search(
