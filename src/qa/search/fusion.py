@@ -103,13 +103,13 @@ def ranking(c: Candidates, mode: str, fusion: Fusion) -> tuple[np.ndarray, np.nd
     """Candidate ids and scores, best first, for "hybrid", "dense" or "bm25"."""
     if mode == "dense":
         scores = c.dense
-    elif mode == "bm25":
+    elif mode == "bm25":  # only passages a question word matches; their ties alone are read
+        matched = c.lexical > 0
+        c = Candidates(c.ids[matched], c.dense[matched], c.lexical[matched], c.tie_keys)
         scores = c.lexical
     else:
         scores = fused_scores(c, fusion)
     order = best_first(scores, c)
-    if mode == "bm25":
-        order = order[c.lexical[order] > 0]
     return c.ids[order], scores[order]
 
 
