@@ -255,13 +255,19 @@ def _run_offline(body: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-4000:]
 
 
-def test_reference_embedder_never_tries_network(tmp_path: Path) -> None:
-    body = """
+def test_reference_embedder_and_onnx_export_never_try_network(tmp_path: Path) -> None:
+    """Both load the bundled model by path; the export is what a new index runs first."""
+    exported = tmp_path / "encoder.onnx"
+    body = f"""
+    from pathlib import Path
+    from qa.embed.onnx_export import export_query_encoder
     from qa.embed.reference_embedder import SentenceTransformerEmbedder
     vectors = SentenceTransformerEmbedder().encode(["a passage about the border commission"])
     assert vectors.shape == (1, 384), vectors.shape
+    export_query_encoder(Path({str(exported)!r}))
     """
     _run_offline(body, tmp_path)
+    assert exported.stat().st_size > 80_000_000
 
 
 def test_document_embedder_never_tries_network_nor_imports_torch(onnx_path: Path,
