@@ -322,14 +322,15 @@ def test_the_driver_killed_mid_run_loses_nothing_and_its_bar_counts_passages(
 def test_qa_add_runs_on_the_cluster_named_by_qa_ray_address(ray_cluster, index_copy: Paths,
                                                             tmp_path: Path):
     """`qa add FILE` with QA_RAY_ADDRESS set (a real process, the real model): the
-    file is copied into the corpus, embedded on the cluster, and answers a question."""
+    file is copied into the corpus, embedded on the cluster by one actor (one file, one
+    block: a second actor would only cost its start), and answers a question."""
     note = tmp_path / "ray-note.md"
     note.write_text("# Survey note\n\nThe joint commission mapped the ceasefire line with"
                     " drones over eleven days in March.\n", encoding="utf-8")
     ran = run_qa_process(index_copy, "add", str(note),
                          env={"QA_RAY_ADDRESS": ray_cluster.address})
     assert ran.returncode == 0, ran.stderr
-    assert "qa: ray: 2 embedding actors on CPU" in ran.stderr
+    assert "qa: ray: 1 embedding actor on CPU (1 thread each)" in ran.stderr
     assert "added 1, updated 0, removed 0, unchanged 0" in ran.stdout
     answer = run_qa(index_copy, "ask", "--no-update", "--json",
                     "how long did the commission take to map the ceasefire line?")

@@ -139,7 +139,7 @@ class RayIndexer:
         if not work:
             return
         with cluster.connected(self.options.address, self.loopback) as joined:
-            self.run = run = _plan(joined, self.options)
+            self.run = run = _plan(joined, self.options, len(work))
             self.inform(joined.describe())
             self.inform(f"ray: {run.actors} embedding actor{'s' * (run.actors != 1)}"
                         f" on {run.device.upper()} ({run.threads} thread"
@@ -227,7 +227,7 @@ def _blocks_in_flight(run: RayRun) -> int | None:
     return None if run.device == "cuda" else 1
 
 
-def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
+def _plan(joined: cluster.Cluster, options: RayOptions, files: int) -> RayRun:
     """One embedding actor per GPU when the cluster has GPUs (one CPU each), else actors
     of `threads` CPUs each, as many as the nodes' CPUs hold. `threads` defaults to the
     smallest node's CPUs, up to MAX_ACTOR_THREADS, so that every CPU is used and each
@@ -237,13 +237,19 @@ def _plan(joined: cluster.Cluster, options: RayOptions) -> RayRun:
     a block many times faster than an actor embeds it, and more of them at once only
     take CPU from the actors (bench/ray_indexing.py, docs/ray-indexing-run7.txt). With
     GPUs the CPUs left beside the GPU actors all load and chunk: a GPU embeds a block
-    far faster than a CPU core chunks it (an expectation: this machine has no GPU)."""
+    far faster than a CPU core chunks it (an expectation: this machine has no GPU).
+
+    Never more actors of either kind than the run has `files`: a block holds at least
+    one file, so the others would never get one, and each costs its start (a process
+    that imports Ray, and loads the model). `qa add --ray` of one file starts two."""
     if joined.gpus:
-        return RayRun(joined, joined.gpus, "cuda", 1, max(1, joined.cpus - joined.gpus))
+        return RayRun(joined, min(joined.gpus, files), "cuda", 1,
+                      min(max(1, joined.cpus - joined.gpus), files))
     sizes = [n for n in joined.node_cpus if n > 0] or [1]
     threads = options.threads or min(min(sizes), MAX_ACTOR_THREADS)
     actors = sum(n // threads for n in sizes)
     if not actors:
         raise QaError(f"--ray-threads {threads}: no node of the cluster has {threads} CPUs"
                       f" (the largest has {max(sizes)})")
+    actors = min(actors, files)
     return RayRun(joined, actors, "cpu", threads, actors)
