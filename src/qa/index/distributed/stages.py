@@ -7,7 +7,9 @@ keeps at most as many idle task workers as it has CPUs, and kills the others aft
 a second idle, so on a node whose CPUs the embedding actor holds (a 1-CPU worker node,
 or the head with 0 CPUs) nearly every task started a new Python process, which imports
 Ray, pyarrow and qa (seconds of CPU each) beside the embedding actors
-(docs/ray-indexing-run14.txt: 13 tasks ran in 9 processes).
+(docs/ray-indexing-run14.txt: 13 tasks ran in 9 processes). Side by side with tasks,
+nothing else changed, on two 1-CPU worker nodes: 13 tasks in 8 processes, 0.66x a
+local update's rate against 0.85x with these actors (docs/ray-tasks-run.txt).
 
 Rows carry one pickled `Outcome` each: Arrow has no type for a prepared document with
 its ragged vectors, and Ray's own fallback would pickle it anyway (warning per block).
