@@ -241,7 +241,7 @@ def _plan(joined: cluster.Cluster, options: RayOptions, files: int) -> RayRun:
 
     Never more actors of either kind than the run has `files`: a block holds at least
     one file, so the others would never get one, and each costs its start (a process
-    that imports Ray, and loads the model). `qa add --ray` of one file starts two."""
+    that imports Ray, and loads the model): `qa add --ray` of one file starts one of each."""
     if joined.gpus:
         return RayRun(joined, min(joined.gpus, files), "cuda", 1,
                       min(max(1, joined.cpus - joined.gpus), files))
