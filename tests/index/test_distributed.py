@@ -463,3 +463,20 @@ def test_more_threads_per_actor_than_any_node_has_is_refused(ray_cluster,
     with pytest.raises(QaError, match=r"^--ray-threads 4: no node of the cluster has 4 CPUs"):
         update_index(corpus_copy, progress=False, embedder=FakeDocumentEmbedder(),
                      indexer=indexer)
+
+
+def test_a_run_starts_no_more_actors_than_it_has_files():
+    """Each actor would cost its start and could never get a block beyond the files'."""
+    from qa.index.distributed.cluster import Cluster
+    from qa.index.distributed.indexer import _plan
+
+    def plan(gpus: int, node_cpus: tuple[int, ...], files: int) -> tuple[int, int, str]:
+        joined = Cluster("auto", False, len(node_cpus), sum(node_cpus), gpus, {}, node_cpus)
+        run = _plan(joined, RayOptions("auto"), files)
+        return run.actors, run.chunkers, run.device
+
+    assert plan(0, (16, 16), 1000) == (16, 16, "cpu")  # 2 threads each, every CPU used
+    assert plan(0, (16, 16), 3) == (3, 3, "cpu")
+    assert plan(0, (1, 1), 1) == (1, 1, "cpu")
+    assert plan(4, (32,), 1000) == (4, 28, "cuda")  # the other CPUs load and chunk
+    assert plan(4, (32,), 2) == (2, 2, "cuda")
