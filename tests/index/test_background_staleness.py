@@ -26,13 +26,15 @@ def test_the_verdict_comes_from_a_child_and_equals_the_check_made_here(
     files[1].unlink()
     checker = tmp_path / "checked-by"
 
-    def recorded(paths: Paths) -> Staleness:
-        checker.write_text(str(os.getpid()))
-        return corpus_staleness(paths)
+    def recorded(paths: Paths, processes: int = 1) -> Staleness:
+        checker.write_text(f"{os.getpid()} {processes}")
+        return corpus_staleness(paths, processes)
 
     monkeypatch.setattr(staleness_module, "corpus_staleness", recorded)
     verdict = check_in_background(fake_index)()
-    assert int(checker.read_text()) != os.getpid()
+    pid, walkers = map(int, checker.read_text().split())
+    assert pid != os.getpid()
+    assert walkers == min(staleness_module.WALKERS, len(os.sched_getaffinity(0)))
     assert verdict == corpus_staleness(fake_index)
     assert (verdict.new, verdict.changed, verdict.removed) == (
         ["new.md"], [files[0].name], [files[1].name])
