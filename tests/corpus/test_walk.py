@@ -97,3 +97,15 @@ def test_a_sibling_killed_mid_walk_costs_time_not_files(tmp_path: Path,
 
     monkeypatch.setattr(walk, "_stats_of", dies_in_the_sibling)
     assert corpus_stats(corpus, processes=2) == corpus_stats(corpus)
+
+
+def test_no_process_to_spare_means_the_caller_walks_it_all(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    corpus = _corpus(tmp_path)
+    alone = corpus_stats(corpus)
+
+    def cannot_fork() -> int:  # as at the user's process limit
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(walk.os, "fork", cannot_fork)
+    assert corpus_stats(corpus, processes=2) == alone

@@ -139,10 +139,19 @@ def _stats_of(root: Path, folder: str, fd: int, entries: Iterable[os.DirEntry[st
 def _in_sibling(work: Callable[[], dict[str, tuple[int, int]]]
                 ) -> Callable[[], dict[str, tuple[int, int]] | None]:
     """Run `work` in a forked copy of this process; return a call that waits for its
-    result, or None when the sibling gave none (killed, or failed): the caller then does
-    the work itself, so a lost sibling costs time, never files."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+    result, or None when the sibling gave none (never started: no process or descriptor
+    to spare; killed; failed): the caller then does the work itself, so a lost sibling
+    costs time, never files."""
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return lambda: None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return lambda: None
     if pid == 0:  # the sibling: send the result, and leave without the parent's cleanup
         status = 1
         try:
