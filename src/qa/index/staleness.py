@@ -16,8 +16,9 @@ from qa.errors import QaError
 from qa.index.store import Store
 from qa.settings import Paths
 
-# At most this many processes walk the corpus (`corpus_stats`): past it, more forks and
-# more results to send back outweigh what another core saves on a walk of stats.
+# At most this many processes walk the corpus (`corpus_stats`). A cap, not a measured
+# optimum: each walker is a fork and a part of the stats to send back, and stats share
+# one file system; only two walkers were measured here (2 cores, docs/scale.md).
 WALKERS = 4
 
 
