@@ -62,8 +62,9 @@ def staleness(paths: Paths, store: Store,
 
 
 def corpus_staleness(paths: Paths, processes: int = 1) -> Staleness:
-    """The whole freshness check of a `qa ask`: walk the corpus (it must hold documents;
-    in `processes`, `corpus_stats`) and compare it with the live generation's store."""
+    """The whole freshness check of a `qa ask`: walk the corpus (it must hold documents)
+    in `processes` processes (`corpus_stats`), and compare it with the live generation's
+    store."""
     from qa.corpus.walk import require_documents
     from qa.index.generations import live_store
 
@@ -110,8 +111,9 @@ def check_in_background(paths: Paths) -> Callable[[], Staleness]:
 def _walkers() -> int:
     """How many processes walk the corpus in the child: one per core this process may
     run on, up to WALKERS. The parent opens the index meanwhile, so on two cores three
-    processes share them: side by side at 200,000 files that still gave 0.9x the wall
-    time of one walker (`bench/scale.py --cold-before`, docs/scale.md)."""
+    processes share them: side by side at 200,000 files a cold `qa ask` still took 0.94x
+    to 0.95x the wall time it took with one walker (`bench/scale.py --cold-before`,
+    docs/scale-walkers-run.txt)."""
     return max(1, min(WALKERS, len(os.sched_getaffinity(0))))
 
 
