@@ -27,6 +27,7 @@ from typing import Any
 import click
 
 from qa.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_SKIPPED, QaError, QaUsageError
+from qa.output.cite import FORMATS as CITATION_FORMATS
 from qa.output.safe_text import visible_line, visible_text
 from qa.settings import Paths
 
@@ -239,7 +240,7 @@ def _read_questions(questions: tuple[str, ...]) -> list[str]:
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid",
               show_default=True, help="Retrieval side(s) to use.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar if indexing is needed.")
-@click.option("--cite", type=click.Choice(["bibtex", "csl-json", "markdown"]),
+@click.option("--cite", type=click.Choice(CITATION_FORMATS),
               help="Print the cited passages as a bibliography in this format instead.")
 @click.option("--all-copies", is_flag=True,
               help="Show republished copies as separate results, not under the earliest.")

@@ -59,10 +59,6 @@ class PageReading:
     text: str
     skipped: str | None = None  # e.g. "OCR found no text"; None when read or blank
 
-    @property
-    def blank(self) -> bool:
-        return not self.text and self.skipped is None
-
 
 class PdfRenderer:
     """One PDF opened by PDFium, for finding and rendering its scanned pages."""
