@@ -40,6 +40,16 @@ def test_the_verdict_comes_from_a_child_and_equals_the_check_made_here(
         ["new.md"], [files[0].name], [files[1].name])
 
 
+
+def test_without_core_affinity_the_machine_s_cores_set_the_walkers(
+        fake_index: Paths, monkeypatch: pytest.MonkeyPatch):
+    """macOS has no `os.sched_getaffinity`: the check must still run, one walker a core."""
+    monkeypatch.delattr(staleness_module.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(staleness_module.os, "cpu_count", lambda: 3)
+    assert staleness_module._walkers() == 3
+    monkeypatch.setattr(staleness_module.os, "cpu_count", lambda: None)
+    assert staleness_module._walkers() == 1
+
 def test_an_empty_corpus_is_the_parent_s_one_line_error(fake_index: Paths):
     for path in fake_index.corpus.iterdir():
         path.unlink()

@@ -113,8 +113,13 @@ def _walkers() -> int:
     run on, up to WALKERS. The parent opens the index meanwhile, so on two cores three
     processes share them: side by side at 200,000 files a cold `qa ask` still took 0.94x
     to 0.95x the wall time it took with one walker (`bench/scale.py --cold-before`,
-    docs/scale-walkers-run.txt)."""
-    return max(1, min(WALKERS, len(os.sched_getaffinity(0))))
+    docs/scale-walkers-run.txt). Where the platform cannot say which cores the process
+    may use (macOS has no `sched_getaffinity`), the machine's count stands in."""
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return max(1, min(WALKERS, cores))
 
 
 def _check_and_send(paths: Paths, send: Connection) -> None:
