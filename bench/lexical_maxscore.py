@@ -37,23 +37,13 @@ from lexical_pruning import agreement, report, timed  # noqa: E402
 from scale import questions  # noqa: E402
 
 from qa.index import lexical  # noqa: E402
+from qa.index.impact_base_writer import fieldnorm_lengths  # noqa: E402
 from qa.index.layout import LEXICAL_DIR, STORE_FILE, current_generation  # noqa: E402
 
 K = 100
 K1, B = 1.2, 0.75
 FIELDS = {"body": 1.0, "title": lexical.TITLE_BOOST}
 SLICE = 20_000  # chunk ids per analysing task
-
-
-def fieldnorm_table() -> np.ndarray:
-    """The lengths tantivy's one-byte fieldnorm can hold: 0 to 39 exactly, then 3
-    significant bits (Lucene's SmallFloat `intToByte4`, tantivy's `fieldnorm/code.rs`)."""
-    def decoded(code: int) -> int:
-        if code < 24:
-            return code
-        bits, shift = (code - 24) & 7, (code - 24) >> 3
-        return 24 + (bits if shift == 0 else (bits | 8) << (shift - 1))
-    return np.array([decoded(code) for code in range(256)], dtype=np.int64)
 
 
 def analysed(task: tuple[str, int, int]) -> list[tuple[int, list[str], list[str]]]:
@@ -102,6 +92,18 @@ def build(store: Path, folder: Path) -> None:
         np.save(folder / f"{field}_lengths.npy", np.array(lengths, dtype=np.int64))
 
 
+def postings_of(index: Path, folder: Path | None) -> tuple[Path, Path]:
+    """The index's live generation and its postings folder (default `postings-maxscore`
+    beside the index), built first if missing."""
+    generation = current_generation(index)
+    if generation is None:
+        sys.exit(f"--index {index}: no index there; build one with bench/scale.py")
+    folder = folder or index.parent / "postings-maxscore"
+    if not (folder / "chunk_ids.npy").exists():
+        build(generation / STORE_FILE, folder)
+    return generation, folder
+
+
 class Field:
     """One field's postings, with BM25's length part per passage (tantivy's rounding)."""
 
@@ -110,7 +112,7 @@ class Field:
         self.ordinals = np.load(folder / f"{name}_ordinals.npy")
         self.tf = np.load(folder / f"{name}_tf.npy")
         lengths = np.load(folder / f"{name}_lengths.npy")
-        table = fieldnorm_table()
+        table = fieldnorm_lengths()
         stored = table[np.searchsorted(table, lengths, side="right") - 1]
         self.norm = (K1 * (1 - B + B * stored / lengths.mean())).astype(np.float32)
         part = self.tf / (self.tf + self.norm[self.ordinals])
@@ -192,12 +194,7 @@ def main() -> None:
     parser.add_argument("--postings", type=Path)
     parser.add_argument("--tight", action="store_true")
     args = parser.parse_args()
-    generation = current_generation(args.index)
-    if generation is None:
-        sys.exit(f"--index {args.index}: no index there; build one with bench/scale.py")
-    folder = args.postings or args.index.parent / "postings-maxscore"
-    if not (folder / "chunk_ids.npy").exists():
-        build(generation / STORE_FILE, folder)
+    generation, folder = postings_of(args.index, args.postings)
     engine = MaxScore(folder, args.tight)
     index = lexical.LexicalIndex(generation / LEXICAL_DIR)
     asked = questions()[: args.queries]

@@ -25,9 +25,12 @@ import shutil
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tantivy
+
+if TYPE_CHECKING:
+    from qa.index.impact_base import BaseView
 
 # A question word in the document's title weighs 0.3 of one in the passage's body.
 # bench/title_weight.py (docs/title-weight-run.txt) finds 1.0 better for BM25 alone (dev
@@ -85,6 +88,8 @@ class LexicalIndex:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # The generation's lexical base as the reader last saw it (the searcher sets it).
+        self.base: BaseView | None = None
         try:
             self.index = tantivy.Index(SCHEMA, path=str(folder), reuse=True)
         except ValueError as exc:
@@ -109,12 +114,21 @@ class LexicalIndex:
         `extra` are groups of index terms added to the question's (an acronym's long
         form, or the other way round), each group weighing as much as one of the
         question's words (`EXTRA_WEIGHT`), shared among its terms.
+        With a lexical base attached (`base`, `qa.index.impact_base`) and neither, the
+        top comes from the base, merged with tantivy's top among the passages added
+        since the base was built.
         """
-        query = _query(self.query_terms(question), extra)
+        found = self.query_terms(question)
+        query = _query(found, extra)
         if query is None:
             return []
         if within is not None:
             query = _only(query, within)
+        elif self.base is not None and not extra:
+            hits = self.base.top(found, limit)
+            if self.base.recent:
+                hits += self._run(_only(query, self.base.recent), limit)
+            return sorted(hits, key=lambda hit: -hit[1])[:limit]
         return self._run(query, limit)
 
     def phrase_candidates(self, phrase: str) -> set[int]:

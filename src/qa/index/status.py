@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from qa.errors import QaError
+from qa.index import impact_base
 from qa.index.catalog import earliest_first
 from qa.index.generations import live_store
 from qa.index.layout import MANIFEST_FILE, index_exists
@@ -26,6 +27,7 @@ def status_text(paths: Paths) -> str:
             f"documents   {store.count('documents')}",
             f"chunks      {store.count('chunks')}",
             f"vectors     {_segments(store)}",
+            f"lexical     {impact_base.describe(store)}",
             f"generation  {store.path.parent.name}",
             f"model       {_model(store.path.parent)}",
             f"index size  {_size(paths.index) / 1e6:.1f} MB",

@@ -34,6 +34,7 @@ from qa.errors import QaError, as_user_error
 from qa.index import sentence_codec
 from qa.index.acronyms import AcronymTable
 from qa.index.copies import CopyRegistry
+from qa.index.impact_base import BASE_KEY
 from qa.index.records import (
     DocumentFields,
     DocumentRecord,
@@ -94,6 +95,7 @@ CREATE TABLE IF NOT EXISTS sentences (
 );
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
 CREATE TABLE IF NOT EXISTS lexical_deletes (chunk_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS base_removes (chunk_id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS vector_segments (
     name TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
@@ -319,10 +321,14 @@ class Store:
 
         The chunk ids are also queued in `lexical_deletes` and added to the vector
         deletion set, in the same transaction, so their removal from the lexical index
-        and the vector segments survives a kill (`qa.index.commit`).
+        and the vector segments survives a kill (`qa.index.commit`); with a lexical
+        base, they join the passages it must leave out (`qa.index.impact_base`).
         """
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
-        for table in ("lexical_deletes", "vector_deletes"):
+        tables = ["lexical_deletes", "vector_deletes"]
+        if self.get_meta(BASE_KEY) is not None:
+            tables.append("base_removes")
+        for table in tables:
             self.db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", [(i,) for i in ids])
         self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return ids
@@ -383,6 +389,28 @@ class Store:
     def count(self, table: str) -> int:
         assert table in {"documents", "chunks", "sentences"}
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def chunk_ids_after(self, chunk_id: int) -> list[int]:
+        """Chunk ids above `chunk_id`: the passages added since (ids only grow,
+        AUTOINCREMENT)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM chunks WHERE id > ? ORDER BY id", (chunk_id,))]
+
+    def base_removes(self) -> frozenset[int]:
+        """Chunk ids removed since the lexical base was built."""
+        return frozenset(r[0] for r in self.db.execute("SELECT chunk_id FROM base_removes"))
+
+    def name_lexical_base(self, name: str) -> None:
+        """Make `name` the live lexical base: nothing is removed since it was built."""
+        self.set_meta(BASE_KEY, name)
+        self.db.execute("DELETE FROM base_removes")
+
+    def passage_fields(self) -> Iterator[tuple[int, str, str]]:
+        """(chunk id, document title, passage text) of every passage, by chunk id: what
+        the lexical index was given for each (`qa.index.batches`)."""
+        yield from self.db.execute(
+            "SELECT c.id, d.title, substr(d.text, c.start + 1, c.end - c.start)"
+            " FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
 
     # -- retrieval --------------------------------------------------------------------
     def passages(self, chunk_ids: Iterable[int]) -> dict[int, Passage]:

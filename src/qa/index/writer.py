@@ -26,7 +26,7 @@ from qa.corpus.walk import CorpusFile, require_documents, scan_corpus, stat_file
 from qa.embed import model
 from qa.embed.document_embedder import DocumentEmbedder, Embedder
 from qa.errors import IndexIncompatible, QaError
-from qa.index import generations, manifest
+from qa.index import generations, impact_base, impact_base_writer, manifest
 from qa.index.batches import BATCH_CHUNKS, BatchCommitter, embed_documents, passage_batches
 from qa.index.commit import Sides, commit, recover
 from qa.index.layout import (
@@ -136,6 +136,7 @@ def update_index(
                             encoder, only)
             if optimize:
                 SegmentWriter(store).optimize()
+            _refresh_lexical_base(store, rebuild=fresh or optimize)
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.close()
@@ -143,6 +144,14 @@ def update_index(
             generations.switch_to(paths.index, generation)
         generations.remove_unused(paths.index, keep_encoder=encoder)
     return report
+
+
+def _refresh_lexical_base(store: Store, rebuild: bool) -> None:
+    """Build the lexical base (`qa.index.impact_base`) at the end of a build from scratch
+    or an optimize of a large index; and delete bases a killed build left behind."""
+    if rebuild and store.count("chunks") >= impact_base.MIN_PASSAGES:
+        impact_base_writer.build(store)
+    impact_base_writer.remove_unnamed(store)
 
 
 def _target_generation(index_dir: Path, rebuild: bool) -> tuple[Path, bool]:

@@ -26,7 +26,7 @@ import numpy as np
 from qa import settings
 from qa.embed import model
 from qa.errors import QaError
-from qa.index import vectors
+from qa.index import impact_base, vectors
 from qa.index.acronyms import Expansion
 from qa.index.generations import open_live
 from qa.index.layout import LEXICAL_DIR, current_generation, encoder_path
@@ -101,6 +101,7 @@ class Searcher:
         self._encoder = encoder
         self.generation, self._pin, self.store = open_live(index_dir)
         self._lexical: LexicalIndex | None = None
+        self._base_key: tuple[int, str | None] | None = None
         self._lexical_seq = -1
         self._copy_groups: list[frozenset[int]] | None = None
         self._copy_groups_seq = -1
@@ -143,6 +144,7 @@ class Searcher:
         self._dense = self._lexical = self._copy_groups = self._acronyms = None
         self._dense_seq = self._lexical_seq = self._copy_groups_seq = -1
         self._acronyms_seq = -1
+        self._base_key = None
         return True
 
     @property
@@ -165,6 +167,12 @@ class Searcher:
         elif seq != self._lexical_seq:
             self._lexical.refresh()
         self._lexical_seq = seq
+        base_key = (seq, self.store.get_meta(impact_base.BASE_KEY))
+        if base_key != self._base_key:  # a commit, or a new base (an optimize)
+            seen = self._lexical.base
+            self._lexical.base = impact_base.open_view(
+                self.store, self.generation, seen.base if seen is not None else None)
+            self._base_key = base_key
         return self._lexical
 
     @property
@@ -224,12 +232,16 @@ class Searcher:
         thread as soon as they are known, while the first still finds the lexical top:
         waiting for that top to score only the candidates it lacks put the two tantivy
         searches one after the other (tantivy and SQLite release the GIL, so on two
-        cores they overlap; `bench/warm_before.py` measured it, docs/scale.md).
+        cores they overlap; `bench/warm_before.py` measured it, docs/scale.md). When the
+        lexical top is already done (a lexical base finds it sooner than the embedding),
+        the candidates are scored in two halves, one per worker: tantivy's cost there
+        grows with the number of chunk ids it is restricted to.
         """
         lexical_index = self.lexical
         lexical_top, extra = started or self.start_lexical(question, depth, within)
         dense = self.dense.search(query_vector, depth, within)
-        scored = self._worker.submit(lexical_index.scores, question, sorted(dense), extra)
+        scored = [self._worker.submit(lexical_index.scores, question, part, extra)
+                  for part in _shares(sorted(dense), 1 if lexical_top.running() else 2)]
         lexical = dict(lexical_top.result())
         # Score ties are broken by document path and offset (`tie_keys`), never by
         # chunk id, so results do not depend on the order documents were indexed in.
@@ -240,8 +252,9 @@ class Searcher:
             if len(ids):
                 dense.update(zip(ids.tolist(), (vecs @ query_vector).tolist(), strict=True))
             pool = [i for i in pool if i in dense]
-        for chunk_id, score in scored.result().items():  # the same BM25 as in the top
-            lexical.setdefault(chunk_id, score)
+        for part in scored:  # the same BM25 as in the top
+            for chunk_id, score in part.result().items():
+                lexical.setdefault(chunk_id, score)
         return Candidates(
             np.array(pool, dtype=np.int64),
             np.array([dense[i] for i in pool], dtype=np.float64),
@@ -351,3 +364,8 @@ def _touches(a: Passage, b: Passage) -> bool:
         return False
     return a.start <= b.end + 2 and b.start <= a.end + 2
 
+
+def _shares(items: list[int], parts: int) -> list[list[int]]:
+    """`items` cut into at most `parts` runs of nearly equal length (none empty)."""
+    size = -(-len(items) // parts) if items else 1
+    return [items[i:i + size] for i in range(0, len(items), size)]
