@@ -194,3 +194,19 @@ def test_a_base_too_far_behind_is_left_aside_until_optimize(
         assert not view.removed and not view.recent
     finally:
         searcher.close()
+
+
+def test_without_pisa_no_base_is_built_and_tantivy_walks(
+        large: None, corpus_copy: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where pyterrier-pisa has no wheel (it is required on Linux x86-64 only)."""
+    def missing() -> None:
+        raise ImportError("pyterrier-pisa is not installed")
+
+    monkeypatch.setattr(impact_base, "pisa", missing)
+    _build(corpus_copy, optimize=True)
+    assert _base_name(corpus_copy) is None
+    searcher = Searcher(corpus_copy.index, encoder=FakeEmbedder())
+    try:
+        assert searcher.lexical.base is None and searcher.search(QUESTIONS[0], 3).hits
+    finally:
+        searcher.close()

@@ -79,6 +79,17 @@ def pisa() -> ModuleType:
     return module
 
 
+def available() -> bool:
+    """Whether PISA's compiled module loads here: pyterrier-pisa has wheels for Linux on
+    x86-64 only, and qa requires it only there (pyproject.toml); elsewhere no base is
+    built and tantivy walks."""
+    try:
+        pisa()
+    except ImportError:
+        return False
+    return True
+
+
 def index_file(folder: Path) -> Path:
     """The compressed postings PISA's `prepare_index` writes and maps."""
     return folder / f"{SCORER}.q0.bmw.{BLOCK_SIZE}.{ENCODING}"

@@ -149,7 +149,8 @@ def update_index(
 def _refresh_lexical_base(store: Store, rebuild: bool) -> None:
     """Build the lexical base (`qa.index.impact_base`) at the end of a build from scratch
     or an optimize of a large index; and delete bases a killed build left behind."""
-    if rebuild and store.count("chunks") >= impact_base.MIN_PASSAGES:
+    if (rebuild and store.count("chunks") >= impact_base.MIN_PASSAGES
+            and impact_base.available()):
         impact_base_writer.build(store)
     impact_base_writer.remove_unnamed(store)
 
