@@ -9,9 +9,9 @@ passage (body and title summed, title weighted `TITLE_BOOST`, tantivy's IDF and 
 length norm), scaled to an integer (`IMPACT_SCALE`), and PISA's `quantized` scorer adds
 them up: the base ranks as tantivy does at the moment it was built (bench/lexical_base.py
 measures the agreement and the speed, docs/scale.md). tantivy's own restriction to given
-chunk ids is no way to re-score the base's candidates: it costs about 50 microseconds a
-candidate at a million passages (13 ms for 200), as its union of the question's terms
-seeks each term for each candidate.
+chunk ids is no way to re-score the base's candidates: it costs about 50 to 70
+microseconds a candidate at a million passages (17 ms for 200, bench/lexical_base.py),
+as its union of the question's terms seeks each term for each candidate.
 
 A question's lexical top then comes from the base, with the base's scores, minus the
 passages removed since (`base_removes` in the store), merged with tantivy's top among the
@@ -49,8 +49,8 @@ MIN_PASSAGES = 200_000
 # Past this many passages added, or removed, since the base was built, it is left aside
 # (tantivy walks) until `qa index --optimize` builds it again: tantivy searches the added
 # passages of every question, restricted to their chunk ids, which costs more the more
-# there are (4 ms for 1,000 at a million passages, 28 ms for 20,000), and the base's
-# scores drift from tantivy's as the corpus' statistics move.
+# there are (4.5 ms for 1,000 at a million passages, bench/lexical_base.py; 28 ms for
+# 20,000, ad hoc), and the base's scores drift from tantivy's as the statistics move.
 MAX_RECENT = 2_000
 MAX_REMOVED = 2_000
 BASE_KEY = "lexical_base"  # meta: the live base's folder name in the generation
