@@ -210,3 +210,13 @@ def test_without_pisa_no_base_is_built_and_tantivy_walks(
         assert searcher.lexical.base is None and searcher.search(QUESTIONS[0], 3).hits
     finally:
         searcher.close()
+
+
+def test_a_base_analysed_by_worker_processes_gives_the_same_top(
+        large: None, corpus_copy: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of 10 chunk ids: several runs, analysed in spawned worker processes."""
+    monkeypatch.setattr(impact_base_writer, "RUN_IDS", 10)
+    _build(corpus_copy)
+    through_base, walk = _tops(corpus_copy, 1_000)
+    for ours, theirs in zip(through_base, walk, strict=True):
+        _assert_same_scores(ours, theirs)

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,7 +47,7 @@ from qa.index.impact_base import (
 from qa.index.store import Store
 
 K1, B = 1.2, 0.75  # tantivy's BM25 (fixed there)
-BLOCK_PASSAGES = 20_000  # passages analysed before their pairs are counted in numpy
+RUN_IDS = 20_000  # chunk ids per run of passages analysed together
 TEMPORARY_FILES = ("inv.docs", "inv.freqs", "inv.sizes", "terms.txt", "docnos.txt")
 
 
@@ -60,32 +63,72 @@ def fieldnorm_lengths() -> np.ndarray:
     return np.array([decoded(code) for code in range(256)], dtype=np.int64)
 
 
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # terms, ordinals, tf, lengths
+
+
+def pairs_of(term_ids: list[list[int]]) -> Pairs:
+    """One field of a run of passages, given each passage's term ids (repeats kept):
+    its distinct (term, passage ordinal in the run) pairs with their counts, and each
+    passage's length."""
+    lengths = np.array([len(t) for t in term_ids], dtype=np.int64)
+    flat = np.fromiter((t for terms in term_ids for t in terms), dtype=np.int64,
+                       count=int(lengths.sum()))
+    local = np.repeat(np.arange(len(term_ids), dtype=np.int64), lengths)
+    width = max(len(term_ids), 1)
+    pair, tf = np.unique(flat * width + local, return_counts=True)
+    return ((pair // width).astype(np.int32), (pair % width).astype(np.int32),
+            tf.astype(np.int32), lengths.astype(np.int32))
+
+
+@dataclass
+class AnalysedRun:
+    """The passages of one range of chunk ids, analysed: the run's own term ids."""
+
+    chunk_ids: np.ndarray
+    terms: list[str]  # by the run's term id
+    fields: dict[str, Pairs]
+
+
+def analyse_run(task: tuple[Path, int, int]) -> AnalysedRun:
+    """Analyse the passages with chunk ids from `low` to `high` (in a worker process:
+    it opens the store itself, read-only)."""
+    path, low, high = task
+    store = Store(path)
+    try:
+        rows = store.passage_fields(low, high)
+    finally:
+        store.close()
+    vocabulary: dict[str, int] = {}
+    fields = {field: pairs_of([[vocabulary.setdefault(t, len(vocabulary))
+                                for t in lexical.term_sequence(text)] for text in texts])
+              for field, texts in (("body", [r[2] for r in rows]),
+                                   ("title", [r[1] for r in rows]))}
+    return AnalysedRun(np.array([r[0] for r in rows], dtype=np.int64), list(vocabulary),
+                       fields)
+
+
 class FieldPairs:
-    """One field's (term, passage) pairs with their counts, gathered block by block."""
+    """One field's (term, passage) pairs with their counts, gathered run by run."""
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.lengths: list[np.ndarray] = []
+        self.runs: list[Pairs] = []
 
-    def add_block(self, first: int, term_ids: list[list[int]]) -> None:
-        """Passages `first`, `first + 1`, ... with their terms' ids (repeats kept)."""
-        sizes = np.array([len(t) for t in term_ids], dtype=np.int64)
-        self.lengths.append(sizes)
-        flat = np.fromiter((t for terms in term_ids for t in terms), dtype=np.int64,
-                           count=int(sizes.sum()))
-        local = np.repeat(np.arange(len(term_ids), dtype=np.int64), sizes)
-        pair, tf = np.unique(flat * len(term_ids) + local, return_counts=True)
-        self.blocks.append(((pair // len(term_ids)).astype(np.int32),
-                            (first + pair % len(term_ids)).astype(np.int32),
-                            tf.astype(np.int32)))
+    def add_run(self, first: int, to_global: np.ndarray, pairs: Pairs) -> None:
+        """A run's pairs, its passages numbered from `first`, its term ids mapped by
+        `to_global`."""
+        terms, ordinals, tf, lengths = pairs
+        self.runs.append((to_global[terms], ordinals + first, tf, lengths))
+
+    def lengths(self) -> np.ndarray:
+        return np.concatenate([run[3] for run in self.runs])
 
     def impacts(self, passages: int, vocabulary: int, boost: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(term id, passage ordinal, BM25 contribution) of every pair."""
-        terms = np.concatenate([b[0] for b in self.blocks])
-        ordinals = np.concatenate([b[1] for b in self.blocks])
-        tf = np.concatenate([b[2] for b in self.blocks]).astype(np.float64)
-        lengths = np.concatenate(self.lengths)
+        terms = np.concatenate([run[0] for run in self.runs])
+        ordinals = np.concatenate([run[1] for run in self.runs])
+        tf = np.concatenate([run[2] for run in self.runs]).astype(np.float64)
+        lengths = self.lengths()
         table = fieldnorm_lengths()
         stored = table[np.searchsorted(table, lengths, side="right") - 1]
         norm = K1 * (1 - B + B * stored / max(lengths.mean(), 1e-9))
@@ -132,15 +175,15 @@ def _write_inverted(store: Store, folder: Path) -> np.ndarray:
     (the base's document ordinals, in order)."""
     vocabulary: dict[str, int] = {}
     fields = {"body": FieldPairs(), "title": FieldPairs()}
-    chunk_ids: list[int] = []
-    rows = store.passage_fields()
-    while block := [row for _, row in zip(range(BLOCK_PASSAGES), rows, strict=False)]:
-        first = len(chunk_ids)
-        chunk_ids.extend(r[0] for r in block)
-        for field, texts in (("body", (r[2] for r in block)), ("title", (r[1] for r in block))):
-            fields[field].add_block(first, [
-                [vocabulary.setdefault(t, len(vocabulary)) for t in lexical.term_sequence(x)]
-                for x in texts])
+    runs: list[np.ndarray] = []
+    for run in _analysed_runs(store):
+        to_global = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in run.terms],
+                             dtype=np.int32)
+        first = sum(len(r) for r in runs)
+        runs.append(run.chunk_ids)
+        for field, pairs in run.fields.items():
+            fields[field].add_run(first, to_global, pairs)
+    chunk_ids = np.concatenate(runs) if runs else np.zeros(0, dtype=np.int64)
     n, v = len(chunk_ids), len(vocabulary)
     parts = [fields["body"].impacts(n, v, 1.0),
              fields["title"].impacts(n, v, lexical.TITLE_BOOST)]
@@ -163,15 +206,29 @@ def _write_inverted(store: Store, folder: Path) -> np.ndarray:
             a, b = bounds[vocabulary[term]], bounds[vocabulary[term] + 1]
             write_sequence(docs, ordinal[a:b])
             write_sequence(freqs, impact[a:b])
-    lengths = np.concatenate(fields["body"].lengths) + np.concatenate(fields["title"].lengths)
+    lengths = fields["body"].lengths() + fields["title"].lengths()
     with open(folder / "inv.sizes", "wb") as sizes:  # unused by the quantized scorer
         write_sequence(sizes, np.maximum(lengths, 1))
     (folder / "terms.txt").write_text("".join(f"{t}\n" for t in names), encoding="utf-8")
     pisa().build_binlex(str(folder / "terms.txt"), str(folder / "fwd.termlex"))
-    ids = np.array(chunk_ids, dtype=np.int64)
-    (folder / "docnos.txt").write_text("".join(f"{i}\n" for i in chunk_ids), encoding="utf-8")
+    (folder / "docnos.txt").write_text("".join(f"{i}\n" for i in chunk_ids.tolist()),
+                                       encoding="utf-8")
     pisa().build_binlex(str(folder / "docnos.txt"), str(folder / "fwd.doclex"))
-    return ids
+    return chunk_ids
+
+
+def _analysed_runs(store: Store) -> Iterator[AnalysedRun]:
+    """Every passage analysed, in runs of `RUN_IDS` chunk ids, in chunk id order: in one
+    worker process per core when there is more than one run (tantivy's analyzer holds
+    the GIL; at a million passages the analysis is most of a base's build)."""
+    low, high = store.chunk_id_bounds()
+    tasks = [(store.path, a, min(a + RUN_IDS - 1, high)) for a in range(low, high + 1, RUN_IDS)]
+    if len(tasks) <= 1:
+        yield from map(analyse_run, tasks)
+        return
+    workers = min(len(os.sched_getaffinity(0)), len(tasks))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(analyse_run, tasks)
 
 
 def write_sequence(out: BinaryIO, values: np.ndarray) -> None:

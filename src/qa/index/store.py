@@ -405,12 +405,19 @@ class Store:
         self.set_meta(BASE_KEY, name)
         self.db.execute("DELETE FROM base_removes")
 
-    def passage_fields(self) -> Iterator[tuple[int, str, str]]:
-        """(chunk id, document title, passage text) of every passage, by chunk id: what
-        the lexical index was given for each (`qa.index.batches`)."""
-        yield from self.db.execute(
+    def chunk_id_bounds(self) -> tuple[int, int]:
+        """The lowest and highest chunk ids ((0, -1) for none)."""
+        low, high = self.db.execute("SELECT min(id), max(id) FROM chunks").fetchone()
+        return (0, -1) if low is None else (low, high)
+
+    def passage_fields(self, low: int, high: int) -> list[tuple[int, str, str]]:
+        """(chunk id, document title, passage text) of the passages with chunk ids from
+        `low` to `high`, by chunk id: what the lexical index was given for each
+        (`qa.index.batches`)."""
+        return self.db.execute(
             "SELECT c.id, d.title, substr(d.text, c.start + 1, c.end - c.start)"
-            " FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
+            " FROM chunks c JOIN documents d ON d.id = c.doc_id"
+            " WHERE c.id BETWEEN ? AND ? ORDER BY c.id", (low, high)).fetchall()
 
     # -- retrieval --------------------------------------------------------------------
     def passages(self, chunk_ids: Iterable[int]) -> dict[int, Passage]:

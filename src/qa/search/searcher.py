@@ -234,14 +234,19 @@ class Searcher:
         searches one after the other (tantivy and SQLite release the GIL, so on two
         cores they overlap; `bench/warm_before.py` measured it, docs/scale.md). When the
         lexical top is already done (a lexical base finds it sooner than the embedding),
-        the candidates are scored in two halves, one per worker: tantivy's cost there
-        grows with the number of chunk ids it is restricted to.
+        only the candidates it lacks are scored, in two halves, one per worker: tantivy's
+        cost there grows with the number of chunk ids it is restricted to.
         """
         lexical_index = self.lexical
         lexical_top, extra = started or self.start_lexical(question, depth, within)
         dense = self.dense.search(query_vector, depth, within)
+        if lexical_top.done():  # both workers free; the top's passages have their BM25
+            found = {chunk_id for chunk_id, _ in lexical_top.result()}
+            parts = _shares([i for i in sorted(dense) if i not in found], 2)
+        else:
+            parts = [sorted(dense)]
         scored = [self._worker.submit(lexical_index.scores, question, part, extra)
-                  for part in _shares(sorted(dense), 1 if lexical_top.running() else 2)]
+                  for part in parts]
         lexical = dict(lexical_top.result())
         # Score ties are broken by document path and offset (`tie_keys`), never by
         # chunk id, so results do not depend on the order documents were indexed in.
