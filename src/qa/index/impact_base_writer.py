@@ -18,7 +18,6 @@ build. Readers that mapped a base keep their mapping when its folder is removed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import multiprocessing
 import os
@@ -146,9 +145,8 @@ def build(store: Store) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     chunk_ids = _write_inverted(store, folder)
-    with _quiet():  # PISA logs and draws progress bars on the standard streams
-        pisa().prepare_index(pisa().RetrievalContext(), str(folder), ENCODING, SCORER, "",
-                             block_size=BLOCK_SIZE)
+    with _spawned(1) as pool:
+        pool.submit(compress, folder).result()
     for temporary in TEMPORARY_FILES:
         (folder / temporary).unlink()
     atomic.write_text(folder / INFO_FILE, json.dumps(
@@ -226,9 +224,15 @@ def _analysed_runs(store: Store) -> Iterator[AnalysedRun]:
     if len(tasks) <= 1:
         yield from map(analyse_run, tasks)
         return
-    workers = min(len(os.sched_getaffinity(0)), len(tasks))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with _spawned(min(len(os.sched_getaffinity(0)), len(tasks))) as pool:
         yield from pool.map(analyse_run, tasks)
+
+
+def _spawned(workers: int) -> ProcessPoolExecutor:
+    """Worker processes started afresh (spawn): the writer may run in a thread of a
+    process that has others (the terminal UI, the watcher), which forking would copy
+    mid-flight."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def write_sequence(out: BinaryIO, values: np.ndarray) -> None:
@@ -237,18 +241,13 @@ def write_sequence(out: BinaryIO, values: np.ndarray) -> None:
     out.write(np.asarray(values, dtype=np.uint32).tobytes())
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Send file descriptors 1 and 2 to /dev/null while PISA writes (its C++ logger
-    writes to them directly, below Python's sys.stdout)."""
-    saved = [os.dup(1), os.dup(2)]
+def compress(folder: Path) -> None:
+    """PISA's block maxima and compressed lists from the inverted files in `folder`. Run
+    in a process of its own: PISA logs and draws progress bars straight onto file
+    descriptors 1 and 2, which that process sends to /dev/null, not the writer's (the
+    terminal UI draws on them)."""
     null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, null):
-            os.close(fd)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    pisa().prepare_index(pisa().RetrievalContext(), str(folder), ENCODING, SCORER, "",
+                         block_size=BLOCK_SIZE)
