@@ -202,8 +202,16 @@ def test_without_pisa_no_base_is_built_and_tantivy_walks(
     def missing() -> None:
         raise ImportError("pyterrier-pisa is not installed")
 
+    _build(corpus_copy)
+    built = _base_name(corpus_copy)
     monkeypatch.setattr(impact_base, "pisa", missing)
-    _build(corpus_copy, optimize=True)
+    searcher = Searcher(corpus_copy.index, encoder=FakeEmbedder())
+    try:  # an index built where PISA loads, then copied where it does not
+        assert searcher.lexical.base is None and searcher.search(QUESTIONS[0], 3).hits
+    finally:
+        searcher.close()
+    assert built is not None
+    _build(corpus_copy, rebuild=True)
     assert _base_name(corpus_copy) is None
     searcher = Searcher(corpus_copy.index, encoder=FakeEmbedder())
     try:

@@ -164,12 +164,12 @@ def open_view(store: Store, generation: Path, loaded: ImpactBase | None = None
     it meanwhile): then tantivy walks, as it always can. `loaded` is a base already
     mapped, kept when it is still the live one."""
     name = store.get_meta(BASE_KEY)
-    if name is None:
+    if name is None or not available():  # an index copied where PISA has no wheel
         return None
     try:
         base = loaded if loaded is not None and loaded.name == name else ImpactBase(
             generation / name)
-    except (OSError, ValueError, KeyError, ImportError):
+    except (OSError, ValueError, KeyError):
         return None
     recent = store.chunk_ids_after(base.max_chunk_id)
     removed = store.base_removes()

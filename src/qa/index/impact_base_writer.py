@@ -6,8 +6,8 @@ Every passage is analysed again with the lexical index's own chain (tantivy's an
 ln(1 + (N - df + 0.5) / (df + 0.5)) per field, term frequency saturated with k1 = 1.2 and
 b = 0.75 against the passage's length as tantivy's one-byte fieldnorm stores it, the title
 weighted `TITLE_BOOST`; a pair's body and title contributions are summed, so that one
-posting list per term carries both fields (two lists per term made PISA's MaxScore three
-times slower: bench/lexical_base.py). PISA's inverted-index files are written directly,
+posting list per term carries both fields (a list per field made PISA's MaxScore 1.7
+times slower: bench/lexical_pisa_layouts.py). PISA's inverted-index files are written directly,
 then `prepare_index` computes the block maxima and compresses.
 
 Crash safety: the base is written under a name no folder has, then named in the store's
