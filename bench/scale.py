@@ -238,18 +238,23 @@ def questions() -> list[str]:
 
 
 def query_worker(index: Path, count: int) -> None:
-    """Child process: warm up, time `count` questions, print timings and peak RSS."""
+    """Child process: warm up, time `count` questions, print timings, peak RSS and the
+    answers (each passage's chunk id, score and marked sentence; the confidence), which
+    bench/warm_before.py compares between two codes."""
     from qa.search.searcher import Searcher
 
     asked = questions()
     searcher = Searcher(index)
     searcher.search("warm up the query model", 5)
-    times = []
+    times, answers = [], []
     for n in range(count):
         start = time.perf_counter()
-        searcher.search(asked[n % len(asked)], 5)
+        answer = searcher.search(asked[n % len(asked)], 5)
         times.append(time.perf_counter() - start)
-    print(json.dumps({"times": times, "rss_mb": peak_rss_mb()}))
+        answers.append([round(answer.confidence, 9)] + [
+            [h.passage.chunk_id, round(h.score, 9), h.answer_start, h.answer_end]
+            for h in answer.hits])
+    print(json.dumps({"times": times, "rss_mb": peak_rss_mb(), "answers": answers}))
 
 
 def peak_rss_mb() -> float:

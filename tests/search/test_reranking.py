@@ -77,3 +77,37 @@ def test_the_head_is_reordered_and_the_single_sides_are_not(searcher: Searcher,
     bm25 = [h.passage.chunk_id for h in searcher.search(QUESTION, 10, mode="bm25").hits]
     monkeypatch.setattr(fitted, "RANKING", (1.0, 0.0, 0.0))
     assert [h.passage.chunk_id for h in searcher.search(QUESTION, 10, mode="bm25").hits] == bm25
+
+
+def test_distinct_reads_past_its_first_2k_only_when_it_must(searcher: Searcher,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    """The head's choice reads the window's first 2k passages, and the rest of the window
+    only when overlaps leave fewer than k distinct ones there; either way it chooses as
+    reading the whole window would."""
+    asked: list[list[int]] = []
+    passages = searcher.store.passages
+    monkeypatch.setattr(searcher.store, "passages",
+                        lambda ids: asked.append(list(ids)) or passages(ids))
+    everything = searcher.store.passages(searcher.store.chunk_ids().tolist())
+    by_document: dict[int, list[int]] = {}
+    for cid, p in sorted(everything.items(), key=lambda item: item[1].start):
+        by_document.setdefault(p.doc_id, []).append(cid)
+    neighbours = max(by_document.values(), key=len)  # one document's passages, in order
+    others = [i for ids in by_document.values() if ids is not neighbours for i in ids[:1]]
+    n = neighbours
+    # Each kept passage flanked by the two it adjoins: 2 of k=3 distinct in the first 2k.
+    adjoining = [n[2], n[1], n[3], n[5], n[4], n[6]] + [i for i in n if i not in n[1:7]]
+    k = 3
+    for ids in (others + neighbours, adjoining + others):
+        order = np.array(ids, dtype=np.int64)
+        scores = -np.arange(len(ids), dtype=np.float64)
+        asked.clear()
+        chosen = searcher._distinct(order, scores, k, [])
+        whole = {i: everything[i] for i in ids[: 4 * k + 20]}
+        kept, skipped = searcher._choose(ids[: 4 * k + 20], scores, k, [], whole)
+        expected = sorted(kept + skipped[: k - len(kept)])[:k] if len(kept) < k else kept
+        assert [p.chunk_id for p, _ in chosen] == [p.chunk_id for _, p, _ in expected]
+        read = [i for call in asked for i in call]
+        assert len(read) == len(set(read))  # nothing read twice
+        distinct_first = ids[0] in others
+        assert len(read) == (2 * k if distinct_first else min(len(ids), 4 * k + 20))
