@@ -1,7 +1,7 @@
 """Does the lexical base give tantivy's top 100 sooner at a million passages?
 
 Usage: .venv/bin/python bench/lexical_base.py --index DIR [--queries 150] [--depth K]
-                                             [--optimize CORPUS]
+                                             [--optimize CORPUS] [--drift N --corpus CORPUS]
 
 The lexical base (`qa.index.impact_base`) is PISA's MaxScore over qa's own BM25 impacts,
 searched instead of tantivy's walk of every posting. DIR is an index `bench/scale.py`
@@ -16,6 +16,15 @@ tantivy's BM25 of given passages (a search restricted to their chunk ids, as
 own scores are used rather than re-scored; and tantivy's top 100 among the newest 1,000
 passages, what a question pays for passages added since the base was built.
 
+With --drift N --corpus CORPUS, the index is first moved away from its base as far as
+the base is still used: about N passages added (new documents of the benchmark's
+vocabulary, embedded by its hashing embedder) and about N removed (whole documents of
+CORPUS taken out), each below the base's limit of 2,000 (`MAX_RECENT`, `MAX_REMOVED`),
+so tantivy's statistics (passage count, document frequencies, mean lengths) have moved
+while the base's scores have not; the agreement then says how far that drift moves the
+top 100. Afterwards the added documents are removed, the others put back, and the
+index optimized, which builds the base again (its time is printed).
+
 With --optimize, first runs `qa index --optimize`'s update on
 DIR with its corpus folder CORPUS (nothing changed: the time is the vector merge's,
 nothing to merge, and the base's build) and prints its seconds and this process's peak
@@ -25,8 +34,11 @@ memory.
 from __future__ import annotations
 
 import argparse
+import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +47,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
 from lexical_pruning import agreement, memory_mb, report, timed  # noqa: E402
-from scale import questions  # noqa: E402
+from scale import HashingEmbedder, Vocabulary, document, questions  # noqa: E402
 
 from qa.index import impact_base, lexical  # noqa: E402
 from qa.index.layout import LEXICAL_DIR, STORE_FILE, current_generation  # noqa: E402
@@ -51,13 +63,77 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--optimize", type=Path, metavar="CORPUS")
+    parser.add_argument("--drift", type=int, default=0, metavar="N")
+    parser.add_argument("--corpus", type=Path, help="the index's corpus folder (--drift)")
     args = parser.parse_args()
+    if args.drift:
+        if args.corpus is None:
+            sys.exit("--drift: needs --corpus, the index's corpus folder")
+        with tempfile.TemporaryDirectory() as aside:
+            paths = Paths(args.corpus, args.index)
+            added, removed = drift(paths, args.drift, Path(aside))
+            try:
+                measure(args)
+            finally:
+                undo_drift(paths, added, removed, Path(aside))
+        return
     if args.optimize:
         start = time.perf_counter()
         update_index(Paths(args.optimize, args.index), progress=False,
                      embedder=FakeEmbedder(), optimize=True)
         print(f"optimize_s={time.perf_counter() - start:.1f} "
               f"peak_rss_mb={memory_mb()[1]:.0f}")
+    measure(args)
+
+
+def drift(paths: Paths, passages: int, aside: Path) -> tuple[list[str], list[str]]:
+    """Add documents until about `passages` passages are new, and take out whole
+    documents holding about as many (moved to `aside`); returns both lists of names."""
+    rng = random.Random(11)
+    vocabulary, embedder = Vocabulary(), HashingEmbedder()
+    added: list[str] = []
+    generation = current_generation(paths.index)
+    assert generation is not None
+    store = Store(generation / STORE_FILE)
+    base = impact_base.ImpactBase(generation / str(store.get_meta(impact_base.BASE_KEY)))
+    while len(store.chunk_ids_after(base.max_chunk_id)) < passages - 150:
+        names = [f"drift-{len(added) + i}.md" for i in range(20)]
+        for name in names:
+            (paths.corpus / name).write_text(
+                document(vocabulary, rng, 1000, name[:-3]), encoding="utf-8")
+        update_index(paths, progress=False, embedder=embedder, only=names)
+        added += names
+    documents = sorted(store.document_stats())
+    removed: list[str] = []
+    while len(store.base_removes()) < passages - 10:
+        names = [d for d in rng.sample(documents, 20) if d not in removed]
+        for name in names:
+            shutil.move(paths.corpus / name, aside / name.replace("/", "%"))
+        update_index(paths, progress=False, embedder=embedder, only=names)
+        removed += names
+    print(f"drift: {len(store.chunk_ids_after(base.max_chunk_id))} passages added"
+          f" ({len(added)} documents), {len(store.base_removes())} removed"
+          f" ({len(removed)} documents) since the base was built", flush=True)
+    store.close()
+    return added, removed
+
+
+def undo_drift(paths: Paths, added: list[str], removed: list[str], aside: Path) -> None:
+    """Take the added documents out, put the removed ones back, and optimize (which
+    builds the base again)."""
+    for name in added:
+        (paths.corpus / name).unlink()
+    for name in removed:
+        shutil.move(aside / name.replace("/", "%"), paths.corpus / name)
+    embedder = HashingEmbedder()
+    update_index(paths, progress=False, embedder=embedder, only=added + removed)
+    start = time.perf_counter()
+    update_index(paths, progress=False, embedder=embedder, optimize=True)
+    print(f"undone; optimize_s={time.perf_counter() - start:.1f}")
+
+
+def measure(args: argparse.Namespace) -> None:
+    """The timings and the agreement, on the index as it stands."""
     generation = current_generation(args.index)
     if generation is None:
         sys.exit(f"--index {args.index}: no index there; build one with bench/scale.py")
