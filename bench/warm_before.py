@@ -11,9 +11,9 @@ once with this tree's `qa` and once with REV's (its src/, extracted by `git arch
 the order alternating, and checks that both gave the same answers. `--before-path` puts
 a folder of other library versions first on the old code's path (e.g. `pip install
 --target DIR --no-deps tantivy==0.25.0`), for a change that came with a dependency's
-upgrade. Prints each run's median, p95 and peak RSS
-with the load average at its start, then the medians over the rounds and their ratio,
-and on how many questions the two answered alike.
+upgrade. Prints each run's median, p95 and peak RSS with the load average at its start,
+then the medians over the rounds and their ratio, and on how many questions the two
+answered alike.
 """
 
 from __future__ import annotations

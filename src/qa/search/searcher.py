@@ -353,13 +353,12 @@ class Searcher:
         window = ids[: 4 * k + 20].tolist()
         read = {} if read is None else read
         # Which copies give way depends on every document in the window: read it all.
-        upto = len(window) if copy_groups else min(len(window), 2 * k)
-        while True:
-            read.update(self.store.passages([i for i in window[:upto] if i not in read]))
-            kept, skipped = self._choose(window[:upto], scores, k, copy_groups, read)
-            if len(kept) == k or upto == len(window):
-                break
-            upto = len(window)
+        first = window if copy_groups else window[: 2 * k]
+        read.update(self.store.passages([i for i in first if i not in read]))
+        kept, skipped = self._choose(first, scores, k, copy_groups, read)
+        if len(kept) < k and len(first) < len(window):
+            read.update(self.store.passages([i for i in window if i not in read]))
+            kept, skipped = self._choose(window, scores, k, copy_groups, read)
         kept = sorted(kept + skipped[: k - len(kept)])[:k] if len(kept) < k else kept
         return [(p, score) for _, p, score in kept]
 
