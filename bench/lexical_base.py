@@ -96,16 +96,18 @@ def drift(paths: Paths, passages: int, aside: Path) -> tuple[list[str], list[str
     assert generation is not None
     store = Store(generation / STORE_FILE)
     base = impact_base.ImpactBase(generation / str(store.get_meta(impact_base.BASE_KEY)))
-    while len(store.chunk_ids_after(base.max_chunk_id)) < passages - 150:
+    # A batch of 20 adds about 160 passages (1,000-word documents) and takes out about
+    # 100 (five a document): stop a batch short of `passages`, so as not to pass it.
+    while len(store.chunk_ids_after(base.max_chunk_id)) < passages - 160:
         names = [f"drift-{len(added) + i}.md" for i in range(20)]
         for name in names:
             (paths.corpus / name).write_text(
                 document(vocabulary, rng, 1000, name[:-3]), encoding="utf-8")
         update_index(paths, progress=False, embedder=embedder, only=names)
         added += names
-    documents = sorted(store.document_stats())
+    documents = sorted(set(store.document_stats()) - set(added))  # the base's own
     removed: list[str] = []
-    while len(store.base_removes()) < passages - 10:
+    while len(store.base_removes()) < passages - 100:
         names = [d for d in rng.sample(documents, 20) if d not in removed]
         for name in names:
             shutil.move(paths.corpus / name, aside / name.replace("/", "%"))
